@@ -1,0 +1,26 @@
+//! The Timesheets domain, shared by the timesheet API and the desktop app.
+//!
+//! This crate holds what both sides must agree on, so that they can never drift:
+//!
+//! - [`scope`]: the OAuth scopes that gate every action, and parsing of granted scope sets;
+//! - [`entry`]: a timesheet entry, its status, and the request and response bodies of the API;
+//! - [`hours`]: hours in quarter-hour steps, the only unit the grid and the API accept;
+//! - [`week`]: ISO weeks (Monday first), the span the grid shows;
+//! - [`validation`]: the row rules, each failure naming its field.
+//!
+//! It never does I/O: no network, no database, no clock except where a caller passes one in.
+#![deny(missing_docs)]
+
+pub mod entry;
+pub mod hours;
+pub mod scope;
+pub mod validation;
+pub mod week;
+
+pub use entry::{
+    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry, Status,
+};
+pub use hours::Hours;
+pub use scope::{Scope, Scopes};
+pub use validation::{FieldError, Limits};
+pub use week::Week;

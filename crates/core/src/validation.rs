@@ -1,0 +1,213 @@
+//! The row rules: what makes an entry acceptable, each failure naming its field.
+//!
+//! The API enforces these; the desktop app runs the same checks before sending, so
+//! a person sees the problem at once instead of after a round trip.
+
+use crate::entry::{EntryPatch, NewEntry};
+use crate::hours::{Hours, HoursError};
+use chrono::{Datelike, NaiveDate};
+
+/// The limits of the row rules, in one place for the API, the app and their docs.
+pub struct Limits;
+
+impl Limits {
+    /// Longest project name, in characters.
+    pub const PROJECT_MAX: usize = 100;
+    /// Longest notes, in characters.
+    pub const NOTES_MAX: usize = 1_000;
+    /// Earliest year an entry may fall in.
+    pub const YEAR_MIN: i32 = 1970;
+    /// Latest year an entry may fall in.
+    pub const YEAR_MAX: i32 = 9999;
+}
+
+/// One input field is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The field's name as it appears in the request body or query.
+    pub field: &'static str,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error about `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// A [`NewEntry`] that passed every rule, in typed form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidEntry {
+    /// The day worked.
+    pub date: NaiveDate,
+    /// The trimmed project name.
+    pub project: String,
+    /// The notes.
+    pub notes: String,
+    /// The hours, above zero.
+    pub hours: Hours,
+}
+
+/// An [`EntryPatch`] that passed every rule; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidPatch {
+    /// A new day.
+    pub date: Option<NaiveDate>,
+    /// A new, trimmed project name.
+    pub project: Option<String>,
+    /// New notes.
+    pub notes: Option<String>,
+    /// New hours, above zero.
+    pub hours: Option<Hours>,
+}
+
+impl NewEntry {
+    /// Checks every rule that needs no database.
+    pub fn validate(&self) -> Result<ValidEntry, FieldError> {
+        Ok(ValidEntry {
+            date: date("date", &self.date)?,
+            project: project(&self.project)?,
+            notes: notes(&self.notes)?,
+            hours: hours(self.hours)?,
+        })
+    }
+}
+
+impl EntryPatch {
+    /// Checks the fields present; an empty patch is refused as it would change nothing.
+    pub fn validate(&self) -> Result<ValidPatch, FieldError> {
+        if self.date.is_none()
+            && self.project.is_none()
+            && self.notes.is_none()
+            && self.hours.is_none()
+        {
+            return Err(FieldError::new("body", "names no field to change"));
+        }
+        Ok(ValidPatch {
+            date: self.date.as_deref().map(|d| date("date", d)).transpose()?,
+            project: self.project.as_deref().map(project).transpose()?,
+            notes: self.notes.as_deref().map(notes).transpose()?,
+            hours: self.hours.map(hours).transpose()?,
+        })
+    }
+}
+
+/// Parses a calendar date `YYYY-MM-DD` that exists, for a body field or a query parameter.
+pub fn date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10)
+        .ok_or_else(|| FieldError::new(field, "must be a date that exists, as YYYY-MM-DD"))?;
+    if !(Limits::YEAR_MIN..=Limits::YEAR_MAX).contains(&parsed.year()) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must fall between the years {} and {}",
+                Limits::YEAR_MIN,
+                Limits::YEAR_MAX
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+fn project(value: &str) -> Result<String, FieldError> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 {
+        return Err(FieldError::new("project", "must not be empty"));
+    }
+    if len > Limits::PROJECT_MAX {
+        return Err(FieldError::new(
+            "project",
+            format!("must be at most {} characters", Limits::PROJECT_MAX),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "project",
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn notes(value: &str) -> Result<String, FieldError> {
+    if value.chars().count() > Limits::NOTES_MAX {
+        return Err(FieldError::new(
+            "notes",
+            format!("must be at most {} characters", Limits::NOTES_MAX),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(FieldError::new("notes", "must not contain NUL characters"));
+    }
+    Ok(value.to_owned())
+}
+
+fn hours(value: f64) -> Result<Hours, FieldError> {
+    let hours = Hours::from_f64(value).map_err(|e| match e {
+        HoursError::Negative => FieldError::new("hours", "must be more than 0"),
+        other => FieldError::new("hours", other.to_string()),
+    })?;
+    if hours.quarters() == 0 {
+        return Err(FieldError::new("hours", "must be more than 0"));
+    }
+    Ok(hours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(date: &str, project: &str, hours: f64) -> NewEntry {
+        NewEntry {
+            date: date.into(),
+            project: project.into(),
+            notes: String::new(),
+            hours,
+        }
+    }
+
+    fn field(result: Result<ValidEntry, FieldError>) -> &'static str {
+        result.err().map(|e| e.field).unwrap_or("accepted")
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert_eq!(field(entry("2026-11-23", "Apollo", 7.5).validate()), "accepted");
+        assert_eq!(field(entry("2026-02-30", "Apollo", 1.0).validate()), "date");
+        assert_eq!(field(entry("2026-2-3", "Apollo", 1.0).validate()), "date");
+        assert_eq!(field(entry("1969-12-31", "Apollo", 1.0).validate()), "date");
+        assert_eq!(field(entry("2026-11-23", "  ", 1.0).validate()), "project");
+        assert_eq!(field(entry("2026-11-23", &"x".repeat(101), 1.0).validate()), "project");
+        assert_eq!(field(entry("2026-11-23", "A", 0.0).validate()), "hours");
+        assert_eq!(field(entry("2026-11-23", "A", 0.3).validate()), "hours");
+        assert_eq!(field(entry("2026-11-23", "A", 24.25).validate()), "hours");
+        let mut long_notes = entry("2026-11-23", "A", 1.0);
+        long_notes.notes = "n".repeat(1_001);
+        assert_eq!(field(long_notes.validate()), "notes");
+    }
+
+    #[test]
+    fn an_empty_patch_is_refused() {
+        assert_eq!(
+            EntryPatch::default().validate().err().map(|e| e.field),
+            Some("body")
+        );
+        let patch = EntryPatch {
+            hours: Some(2.25),
+            ..EntryPatch::default()
+        };
+        assert_eq!(
+            patch.validate().ok().and_then(|p| p.hours).map(Hours::quarters),
+            Some(9)
+        );
+    }
+}
