@@ -1,0 +1,244 @@
+//! `timesheets-server`: the timesheet API, and beside it the development identity
+//! provider unless `--issuer` points the API at a real one.
+//!
+//! Both listeners are bound before anything else happens, so the development
+//! provider's issuer URL is known (even with port 0) before the API is told to trust it.
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+/// The audience the development provider puts in access tokens and the API requires.
+const DEV_AUDIENCE: &str = "timesheets-api";
+
+#[derive(Debug, Parser)]
+#[command(name = "timesheets-server", version, about)]
+struct Args {
+    /// Address the timesheet API listens on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TIMESHEETS_LISTEN")]
+    listen: SocketAddr,
+
+    /// Address the development identity provider listens on.
+    #[arg(long, default_value = "127.0.0.1:8081", env = "TIMESHEETS_IDP_LISTEN")]
+    idp_listen: SocketAddr,
+
+    /// Where the SQLite database, the provider's signing key and its refresh tokens live.
+    /// Defaults to the user's data directory.
+    #[arg(long, env = "TIMESHEETS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Database for the API: `sqlite://FILE` or `postgres://…`. Defaults to a SQLite
+    /// file in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+
+    /// Trust this external OpenID provider (Auth0, Keycloak, …) instead of starting
+    /// the development one. Compared exactly with `iss`, trailing slash included.
+    #[arg(long, env = "TIMESHEETS_ISSUER", requires = "audience")]
+    issuer: Option<Url>,
+
+    /// The API identifier access tokens must carry in `aud`.
+    #[arg(long, env = "TIMESHEETS_AUDIENCE")]
+    audience: Option<String>,
+
+    /// Accept access tokens typed `JWT` rather than `at+jwt` (Auth0's default token profile).
+    #[arg(long, env = "TIMESHEETS_ACCEPT_JWT_TYP")]
+    accept_jwt_typ: bool,
+
+    /// A TOML file of development users (`[[users]]` with sub, email, name, password, scopes).
+    #[arg(long, env = "TIMESHEETS_USERS")]
+    users: Option<PathBuf>,
+
+    /// Lifetime of access tokens from the development provider, in seconds.
+    #[arg(long, default_value_t = 300, env = "TIMESHEETS_ACCESS_TOKEN_TTL")]
+    access_token_ttl: u64,
+
+    /// Grace period in which a spent refresh token may be presented again without
+    /// being treated as reuse, in seconds.
+    #[arg(long, default_value_t = 0, env = "TIMESHEETS_REFRESH_REUSE_INTERVAL")]
+    refresh_reuse_interval: u64,
+
+    /// Absolute lifetime of a refresh-token family, in seconds.
+    #[arg(long, default_value_t = 30 * 24 * 3600, env = "TIMESHEETS_REFRESH_LIFETIME")]
+    refresh_lifetime: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    run(args).await
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => directories::ProjectDirs::from("com", "example", "timesheets")
+            .context("no home directory to keep data in; pass --data-dir")?
+            .data_dir()
+            .to_path_buf(),
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let database_url = match args.database_url.clone() {
+        Some(url) => url,
+        None => sqlite_url(&data_dir.join("timesheets.sqlite3"))?,
+    };
+
+    let api_listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the API", args.listen))?;
+    let api_addr = api_listener.local_addr()?;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let (issuer, audience) = match (&args.issuer, &args.audience) {
+        (Some(issuer), Some(audience)) => (issuer.to_string(), audience.clone()),
+        (Some(_), None) => bail!("--issuer needs --audience: the API identifier tokens carry"),
+        (None, audience) => {
+            let idp_listener = TcpListener::bind(args.idp_listen).await.with_context(|| {
+                format!(
+                    "cannot listen on {} for the identity provider",
+                    args.idp_listen
+                )
+            })?;
+            let idp_addr = idp_listener.local_addr()?;
+            let issuer = Url::parse(&format!("http://{idp_addr}/"))?;
+            let audience = audience.clone().unwrap_or_else(|| DEV_AUDIENCE.to_owned());
+            let idp = start_idp(&args, issuer.clone(), &data_dir, &audience).await?;
+            println!("Development identity provider: {issuer}");
+            tasks.spawn(serve(idp_listener, idp.router()));
+            (issuer.to_string(), audience)
+        }
+    };
+
+    let api = timesheets_api::ApiContext::connect(timesheets_api::Config {
+        issuer: issuer.clone(),
+        audience: audience.clone(),
+        accept_jwt_typ: args.accept_jwt_typ,
+        database_url: database_url.clone(),
+        ..timesheets_api::Config::default()
+    })
+    .await
+    .context("cannot open the API's database")?;
+    println!("Timesheet API: http://{api_addr} (trusting {issuer}, audience {audience})");
+    println!("Database: {}", redact_password(&database_url));
+    tasks.spawn(serve(api_listener, timesheets_api::router(api)));
+
+    tokio::select! {
+        finished = tasks.join_next() => match finished {
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(()),
+        },
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    }
+}
+
+async fn start_idp(
+    args: &Args,
+    issuer: Url,
+    data_dir: &std::path::Path,
+    audience: &str,
+) -> anyhow::Result<timesheets_idp::IdentityProvider> {
+    let mut config = timesheets_idp::Config::new(issuer, data_dir.join("idp"));
+    if let Some(path) = &args.users {
+        config.users = timesheets_idp::load_users(path)?;
+    }
+    config.default_audience = audience.to_owned();
+    config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
+    config.refresh_reuse_interval = Duration::from_secs(args.refresh_reuse_interval);
+    config.refresh_absolute_lifetime = Duration::from_secs(args.refresh_lifetime);
+    println!("Development users:");
+    for user in &config.users {
+        println!(
+            "  {:<24} {:<18} {}",
+            user.email,
+            format!("password {:?}", user.password),
+            user.scopes.join(" ")
+        );
+    }
+    timesheets_idp::IdentityProvider::open(config)
+        .await
+        .context("cannot start the development identity provider")
+}
+
+async fn serve(listener: TcpListener, router: axum::Router) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server stopped")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn sqlite_url(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("the path {} is not valid UTF-8", path.display()))?;
+    Ok(format!("sqlite://{text}?mode=rwc"))
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        let shown = redact_password("postgres://app:s3cret@db.example.com/timesheets");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("app:redacted@"), "{shown}");
+    }
+
+    #[test]
+    fn arguments_parse_with_defaults() {
+        let args = Args::try_parse_from(["timesheets-server"]).map_err(|e| e.to_string());
+        let args = args.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.listen.port(), 8080);
+        assert_eq!(args.idp_listen.port(), 8081);
+        assert!(Args::try_parse_from(["timesheets-server", "--issuer", "https://x/"]).is_err());
+    }
+}
