@@ -1,0 +1,458 @@
+//! The timesheet API, as the app calls it.
+//!
+//! [`ApiClient`] has one method per endpoint. It attaches the session's bearer
+//! token (the front end never sees it), and when the API answers 401
+//! `invalid_token` it renews the token once and retries once, so a token revoked
+//! or expired early costs the person nothing. Failures become the crate's
+//! [`Error`], with the missing scope or the offending field named. Inputs are
+//! checked with the same rules the API applies ([`timesheets_core::validation`])
+//! before anything is sent.
+//!
+//! Approving or rejecting many entries at once is [`ApiClient::decide`], which
+//! runs the requests concurrently (a few at a time) and reports each entry's
+//! outcome, so one failure does not hide the others' success.
+
+use crate::error::Error;
+use crate::session::Session;
+use chrono::NaiveDate;
+use reqwest::header::WWW_AUTHENTICATE;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use timesheets_core::{
+    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry,
+};
+use url::Url;
+
+/// How many decisions are sent at once.
+const DECIDE_CONCURRENCY: usize = 4;
+
+/// The timesheet API client. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiClient {
+    session: Session,
+    http: reqwest::Client,
+    base: Arc<Url>,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to one entry of [`ApiClient::decide`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionOutcome {
+    /// The entry's id.
+    pub id: String,
+    /// The entry as it now stands, when the decision was recorded.
+    pub entry: Option<Entry>,
+    /// Why not, when it was not.
+    pub error: Option<crate::ErrorView>,
+}
+
+/// A request body as JSON bytes.
+fn json<T: Serialize>(value: &T) -> Result<Option<Vec<u8>>, Error> {
+    serde_json::to_vec(value)
+        .map(Some)
+        .map_err(|e| Error::unknown(format!("The request could not be encoded: {e}")))
+}
+
+impl ApiClient {
+    pub(crate) fn new(session: Session, http: reqwest::Client, base: Url) -> Self {
+        // A base with a path (https://host/timesheets) must end in a slash for
+        // relative joins to keep that path.
+        let mut base = base;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        ApiClient {
+            session,
+            http,
+            base: Arc::new(base),
+        }
+    }
+
+    /// The person's own entries dated `from` to `to`, inclusive.
+    pub async fn list_entries(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Entry>, Error> {
+        let url = self.url_with_range(&["v1", "entries"], from, to)?;
+        let list: EntryList = self.call(Method::GET, url, None, None).await?;
+        Ok(list.entries)
+    }
+
+    /// Adds an entry. Checked locally first; retried safely (one `Idempotency-Key`).
+    pub async fn create_entry(&self, entry: &NewEntry) -> Result<Entry, Error> {
+        entry.validate().map_err(field_error)?;
+        let url = self.url(&["v1", "entries"])?;
+        let key = uuid::Uuid::new_v4().to_string();
+        self.call(Method::POST, url, json(entry)?, Some(&key)).await
+    }
+
+    /// Changes the fields present in `patch` of entry `id`.
+    pub async fn update_entry(&self, id: &str, patch: &EntryPatch) -> Result<Entry, Error> {
+        patch.validate().map_err(field_error)?;
+        let url = self.url(&["v1", "entries", id])?;
+        self.call(Method::PATCH, url, json(patch)?, None).await
+    }
+
+    /// Deletes entry `id`.
+    pub async fn delete_entry(&self, id: &str) -> Result<(), Error> {
+        let url = self.url(&["v1", "entries", id])?;
+        let _: Empty = self.call(Method::DELETE, url, None, None).await?;
+        Ok(())
+    }
+
+    /// Others' entries awaiting approval, dated `from` to `to` (needs `approve:timesheets`).
+    pub async fn pending_approvals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Entry>, Error> {
+        let url = self.url_with_range(&["v1", "approvals"], from, to)?;
+        let list: EntryList = self.call(Method::GET, url, None, None).await?;
+        Ok(list.entries)
+    }
+
+    /// Approves or rejects one entry.
+    pub async fn decide_one(&self, id: &str, decision: Decision) -> Result<Entry, Error> {
+        let url = self.url(&["v1", "entries", id, "decision"])?;
+        let body = DecisionRequest { decision };
+        self.call(Method::POST, url, json(&body)?, None).await
+    }
+
+    /// Approves or rejects each of `ids`, a few at a time; one outcome per id, in order.
+    pub async fn decide(&self, ids: &[String], decision: Decision) -> Vec<DecisionOutcome> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(DECIDE_CONCURRENCY));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, id) in ids.iter().enumerate() {
+            let api = self.clone();
+            let id = id.clone();
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                let result = match permits.acquire_owned().await {
+                    Ok(_permit) => api.decide_one(&id, decision).await,
+                    Err(_) => Err(Error::unknown("The request was cancelled.")),
+                };
+                (index, id, result)
+            });
+        }
+        let mut outcomes: Vec<Option<DecisionOutcome>> = vec![None; ids.len()];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, id, result)) = joined {
+                let outcome = match result {
+                    Ok(entry) => DecisionOutcome {
+                        id,
+                        entry: Some(entry),
+                        error: None,
+                    },
+                    Err(error) => DecisionOutcome {
+                        id,
+                        entry: None,
+                        error: Some(error.into()),
+                    },
+                };
+                if let Some(slot) = outcomes.get_mut(index) {
+                    *slot = Some(outcome);
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .zip(ids)
+            .map(|(outcome, id)| {
+                outcome.unwrap_or_else(|| DecisionOutcome {
+                    id: id.clone(),
+                    entry: None,
+                    error: Some(Error::unknown("The request was interrupted.").into()),
+                })
+            })
+            .collect()
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = (*self.base).clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| Error::config("TIMESHEETS_API_URL", "cannot take a path"))?;
+            path.pop_if_empty();
+            // Each segment is percent-encoded: an id cannot change the path.
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    fn url_with_range(
+        &self,
+        segments: &[&str],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Url, Error> {
+        let mut url = self.url(segments)?;
+        url.query_pairs_mut()
+            .append_pair("from", &from.format("%Y-%m-%d").to_string())
+            .append_pair("to", &to.format("%Y-%m-%d").to_string());
+        Ok(url)
+    }
+
+    /// Sends with the bearer token; on 401 renews once and retries once.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, Error> {
+        let mut bearer = self.session.bearer().await?;
+        let mut renewed = false;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(bearer.token.expose())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::info!(%method, path = url.path(), error = %e.without_url(), "API unreachable");
+                    self.session.note_reachable(false);
+                    return Err(Error::offline("the timesheet server"));
+                }
+            };
+            self.session.note_reachable(true);
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                tracing::info!(%method, path = url.path(), "API refused the token; renewing once");
+                bearer = self.session.renew_rejected(bearer.generation).await?;
+                renewed = true;
+                continue;
+            }
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = response.bytes().await.map_err(|e| {
+                tracing::info!(error = %e.without_url(), "API answer cut off");
+                Error::offline("the timesheet server")
+            })?;
+            if status.is_success() {
+                let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                return serde_json::from_slice(bytes).map_err(|e| {
+                    tracing::warn!(%method, path = url.path(), error = %e, "API answer not understood");
+                    Error::unknown("The timesheet server's answer could not be read.")
+                });
+            }
+            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+            tracing::info!(%method, path = url.path(), %status, code = body.as_ref().map(|b| b.error.as_str()), "API refused");
+            return Err(api_error(status, body, challenge.as_deref()));
+        }
+    }
+}
+
+/// A response without a body (204).
+struct Empty;
+
+impl<'de> serde::Deserialize<'de> for Empty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Empty)
+    }
+}
+
+fn field_error(e: timesheets_core::FieldError) -> Error {
+    Error::Invalid {
+        field: Some(e.field.to_owned()),
+        message: e.to_string(),
+    }
+}
+
+/// The error for an API refusal: from its JSON body where it has one, else from
+/// the status and the `WWW-Authenticate` challenge.
+pub(crate) fn api_error(
+    status: StatusCode,
+    body: Option<ErrorBody>,
+    challenge: Option<&str>,
+) -> Error {
+    let message = body
+        .as_ref()
+        .map(|b| b.message.trim())
+        .filter(|m| !m.is_empty())
+        .map(sentence);
+    match status {
+        StatusCode::UNAUTHORIZED => Error::unknown(
+            "The timesheet server refused your sign-in even after it was renewed. \
+             Check that the app and the server agree on the issuer and audience.",
+        ),
+        StatusCode::FORBIDDEN => {
+            let scope = body
+                .as_ref()
+                .and_then(|b| b.scope.clone())
+                .or_else(|| challenge.and_then(challenge_scope));
+            let message = match &scope {
+                Some(scope) => format!("You don't have the permission this needs ({scope})."),
+                None => message.unwrap_or_else(|| "You are not allowed to do that.".into()),
+            };
+            Error::Forbidden { scope, message }
+        }
+        StatusCode::NOT_FOUND => Error::NotFound {
+            message: "That entry no longer exists. It may have been deleted.".into(),
+        },
+        StatusCode::CONFLICT => Error::Conflict {
+            message: message.unwrap_or_else(|| "That entry can no longer be changed.".into()),
+        },
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::PAYLOAD_TOO_LARGE => {
+            let field = body.as_ref().and_then(|b| b.field.clone());
+            let message = message.unwrap_or_else(|| "The server did not accept that input.".into());
+            let message = match &field {
+                Some(field) if !message.starts_with(field.as_str()) => {
+                    format!("{field}: {message}")
+                }
+                _ => message,
+            };
+            Error::Invalid { field, message }
+        }
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
+            Error::offline("the timesheet server")
+        }
+        other => Error::unknown(format!(
+            "The timesheet server had a problem (HTTP {}). Please try again in a moment.",
+            other.as_u16()
+        )),
+    }
+}
+
+/// The `scope="…"` of an RFC 6750 `insufficient_scope` challenge.
+fn challenge_scope(challenge: &str) -> Option<String> {
+    let start = challenge.find("scope=\"")? + "scope=\"".len();
+    let rest = &challenge[start..];
+    let end = rest.find('"')?;
+    Some(rest[..end].to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The API's message as a sentence: capitalised, ending in a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(
+        error: &str,
+        message: &str,
+        field: Option<&str>,
+        scope: Option<&str>,
+    ) -> Option<ErrorBody> {
+        Some(ErrorBody {
+            error: error.into(),
+            message: message.into(),
+            field: field.map(Into::into),
+            scope: scope.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn each_refusal_maps_to_its_code() {
+        let forbidden = api_error(
+            StatusCode::FORBIDDEN,
+            body(
+                "insufficient_scope",
+                "this needs the permission approve:timesheets",
+                None,
+                Some("approve:timesheets"),
+            ),
+            None,
+        );
+        assert_eq!(forbidden.code(), "forbidden");
+        assert_eq!(
+            crate::ErrorView::from(&forbidden).scope.as_deref(),
+            Some("approve:timesheets")
+        );
+
+        let from_challenge = api_error(
+            StatusCode::FORBIDDEN,
+            None,
+            Some(
+                r#"Bearer realm="timesheets", error="insufficient_scope", scope="delete:timesheets""#,
+            ),
+        );
+        assert!(
+            matches!(from_challenge, Error::Forbidden { scope: Some(ref s), .. } if s == "delete:timesheets")
+        );
+
+        let own = api_error(
+            StatusCode::FORBIDDEN,
+            body("forbidden", "nobody approves their own entries", None, None),
+            None,
+        );
+        assert_eq!(own.to_string(), "Nobody approves their own entries.");
+
+        let invalid = api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            body(
+                "invalid_field",
+                "must be in steps of 0.25 hours",
+                Some("hours"),
+                None,
+            ),
+            None,
+        );
+        assert_eq!(
+            invalid,
+            Error::Invalid {
+                field: Some("hours".into()),
+                message: "hours: Must be in steps of 0.25 hours.".into()
+            }
+        );
+        assert_eq!(
+            api_error(
+                StatusCode::CONFLICT,
+                body("conflict", "the entry is approved", None, None),
+                None
+            )
+            .code(),
+            "conflict"
+        );
+        assert_eq!(
+            api_error(StatusCode::NOT_FOUND, None, None).code(),
+            "not_found"
+        );
+        assert_eq!(
+            api_error(StatusCode::SERVICE_UNAVAILABLE, None, None).code(),
+            "offline"
+        );
+        assert_eq!(
+            api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                body("internal", "x", None, None),
+                None
+            )
+            .code(),
+            "unknown"
+        );
+    }
+}

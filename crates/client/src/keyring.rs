@@ -1,0 +1,338 @@
+//! Where the refresh token is kept between runs: the OS keyring.
+//!
+//! This is the only module that touches the `keyring` crate. Use [`KeyringStore`]
+//! in the app (Secret Service on Linux, Keychain on macOS, Credential Manager on
+//! Windows) and [`MemoryStore`] in tests. Both implement [`CredentialStore`], which
+//! holds exactly one thing: the refresh token of one issuer and client. The access
+//! token is never stored anywhere (it lives in memory only, and would not fit in a
+//! Windows credential anyway).
+//!
+//! keyring 3 quietly falls back to an in-memory mock when built without its
+//! platform features; the workspace turns them on, and this module treats a keyring
+//! that does not answer as a loud event: the session then works for this run only,
+//! and [`SessionView::remembered`](crate::SessionView::remembered) is `false` with a
+//! message saying so in plain words.
+
+use crate::config::ClientConfig;
+use crate::secret::Secret;
+use std::sync::{Arc, Mutex};
+
+/// Keeps the refresh token between runs.
+///
+/// Calls may block (D-Bus, Keychain): the session runs them off the async runtime.
+pub trait CredentialStore: Send + Sync + 'static {
+    /// The stored refresh token, or `None` when there is none.
+    fn load(&self) -> Result<Option<Secret<String>>, StoreError>;
+    /// Stores the refresh token, replacing any earlier one.
+    fn save(&self, refresh_token: &Secret<String>) -> Result<(), StoreError>;
+    /// Removes the stored refresh token; removing nothing is not an error.
+    fn delete(&self) -> Result<(), StoreError>;
+}
+
+/// The keyring failed. Messages never contain the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// No keyring answered (no Secret Service running, locked, access refused).
+    #[error("no keyring is available: {0}")]
+    Unavailable(String),
+    /// The keyring answered but refused or failed the operation.
+    #[error("the keyring failed: {0}")]
+    Failed(String),
+}
+
+impl From<::keyring::Error> for StoreError {
+    fn from(error: ::keyring::Error) -> Self {
+        match error {
+            ::keyring::Error::NoStorageAccess(e) => StoreError::Unavailable(e.to_string()),
+            ::keyring::Error::PlatformFailure(e) => StoreError::Unavailable(e.to_string()),
+            // The bytes may be (part of) the secret: never print them.
+            ::keyring::Error::BadEncoding(_) => {
+                StoreError::Failed("the stored value is not UTF-8".into())
+            }
+            ::keyring::Error::Ambiguous(items) => StoreError::Failed(format!(
+                "{} credentials match this entry; remove the extra ones",
+                items.len()
+            )),
+            other => StoreError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// The refresh token in the OS keyring, under service `com.example.timesheets`
+/// (configurable) and user `"{issuer} {client_id}"`, so that switching provider or
+/// client never picks up another's token.
+pub struct KeyringStore {
+    entry: ::keyring::Entry,
+}
+
+impl KeyringStore {
+    /// The entry for this service, issuer and client.
+    pub fn new(service: &str, issuer: &str, client_id: &str) -> Result<Self, StoreError> {
+        let user = format!("{issuer} {client_id}");
+        let entry = ::keyring::Entry::new(service, &user)?;
+        Ok(KeyringStore { entry })
+    }
+
+    /// The entry for `config`.
+    pub fn for_config(config: &ClientConfig) -> Result<Self, StoreError> {
+        Self::new(&config.keyring_service, &config.issuer, &config.client_id)
+    }
+}
+
+impl CredentialStore for KeyringStore {
+    fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+        match self.entry.get_password() {
+            Ok(token) => Ok(Some(Secret::new(token))),
+            Err(::keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn save(&self, refresh_token: &Secret<String>) -> Result<(), StoreError> {
+        Ok(self.entry.set_password(refresh_token.expose())?)
+    }
+
+    fn delete(&self) -> Result<(), StoreError> {
+        match self.entry.delete_credential() {
+            Ok(()) | Err(::keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A store in memory: for tests, and this run's fallback when no keyring answers.
+#[derive(Default)]
+pub struct MemoryStore {
+    slot: Mutex<Option<Secret<String>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl CredentialStore for MemoryStore {
+    fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+        let slot = self
+            .slot
+            .lock()
+            .map_err(|_| StoreError::Failed("memory store poisoned".into()))?;
+        Ok(slot.clone())
+    }
+
+    fn save(&self, refresh_token: &Secret<String>) -> Result<(), StoreError> {
+        let mut slot = self
+            .slot
+            .lock()
+            .map_err(|_| StoreError::Failed("memory store poisoned".into()))?;
+        *slot = Some(refresh_token.clone());
+        Ok(())
+    }
+
+    fn delete(&self) -> Result<(), StoreError> {
+        let mut slot = self
+            .slot
+            .lock()
+            .map_err(|_| StoreError::Failed("memory store poisoned".into()))?;
+        *slot = None;
+        Ok(())
+    }
+}
+
+/// A store that refuses everything, standing in when the keyring entry could not
+/// even be created, so the failure shows up as "not remembered" instead of a crash.
+struct Unusable(StoreError);
+
+impl CredentialStore for Unusable {
+    fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+        Err(self.0.clone())
+    }
+    fn save(&self, _: &Secret<String>) -> Result<(), StoreError> {
+        Err(self.0.clone())
+    }
+    fn delete(&self) -> Result<(), StoreError> {
+        Err(self.0.clone())
+    }
+}
+
+/// The OS keyring for `config`; if its entry cannot be made, a store whose every
+/// call fails, which the session reports as "not remembered".
+pub fn system_store(config: &ClientConfig) -> Arc<dyn CredentialStore> {
+    match KeyringStore::for_config(config) {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the keyring entry");
+            Arc::new(Unusable(e))
+        }
+    }
+}
+
+/// What the person is told when the refresh token could not go into the keyring.
+pub(crate) const NOT_REMEMBERED: &str = "Your system keyring did not answer, so you will stay \
+    signed in only until you close the app.";
+
+/// Whether the token just handled is in the keyring (`remembered`), and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    /// The token is in the durable store.
+    pub remembered: bool,
+    /// A sentence for the person when it is not.
+    pub warning: Option<String>,
+}
+
+/// The session's door to the store: runs the blocking calls off the runtime, and
+/// falls back to memory, loudly, when the keyring fails.
+pub(crate) struct Vault {
+    store: Arc<dyn CredentialStore>,
+    fallback: Arc<MemoryStore>,
+}
+
+impl Vault {
+    pub(crate) fn new(store: Arc<dyn CredentialStore>) -> Self {
+        Vault {
+            store,
+            fallback: Arc::new(MemoryStore::new()),
+        }
+    }
+
+    /// The stored refresh token. A keyring that fails is reported, and this run's
+    /// in-memory fallback is consulted instead.
+    pub(crate) async fn load(&self) -> (Option<Secret<String>>, Kept) {
+        let store = self.store.clone();
+        match blocking(move || store.load()).await {
+            Ok(token) => (
+                token,
+                Kept {
+                    remembered: true,
+                    warning: None,
+                },
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the keyring; using memory for this run");
+                let token = self.fallback.load().ok().flatten();
+                (
+                    token,
+                    Kept {
+                        remembered: false,
+                        warning: Some(NOT_REMEMBERED.to_owned()),
+                    },
+                )
+            }
+        }
+    }
+
+    /// Stores the refresh token in the keyring, or, when it fails, in memory for
+    /// this run with a warning. Never loses the token: after a rotation the old one
+    /// is dead, so this one is the only way to stay signed in.
+    pub(crate) async fn save(&self, token: &Secret<String>) -> Kept {
+        let store = self.store.clone();
+        let copy = token.clone();
+        match blocking(move || store.save(&copy)).await {
+            Ok(()) => {
+                let _ = self.fallback.delete();
+                Kept {
+                    remembered: true,
+                    warning: None,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write the keyring; keeping the sign-in in memory for this run");
+                let _ = self.fallback.save(token);
+                Kept {
+                    remembered: false,
+                    warning: Some(NOT_REMEMBERED.to_owned()),
+                }
+            }
+        }
+    }
+
+    /// Removes the token from the keyring and the fallback. A keyring failure is
+    /// returned so sign-out can say the token may still be stored.
+    pub(crate) async fn delete(&self) -> Result<(), StoreError> {
+        let _ = self.fallback.delete();
+        let store = self.store.clone();
+        blocking(move || store.delete()).await.inspect_err(|e| {
+            tracing::warn!(error = %e, "cannot delete the refresh token from the keyring");
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| StoreError::Failed(format!("keyring task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A keyring that does not answer, like a Linux desktop with no Secret Service.
+    struct Silent;
+
+    impl CredentialStore for Silent {
+        fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+            Err(StoreError::Unavailable("no D-Bus".into()))
+        }
+        fn save(&self, _: &Secret<String>) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no D-Bus".into()))
+        }
+        fn delete(&self) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("no D-Bus".into()))
+        }
+    }
+
+    fn token(s: &str) -> Secret<String> {
+        Secret::new(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_working_store_remembers() {
+        let store = Arc::new(MemoryStore::new());
+        let vault = Vault::new(store.clone());
+        let kept = vault.save(&token("rt-1")).await;
+        assert!(kept.remembered);
+        assert_eq!(kept.warning, None);
+        let stored = store.load().ok().flatten();
+        assert_eq!(stored.as_ref().map(|t| t.expose().as_str()), Some("rt-1"));
+        let (loaded, kept) = vault.load().await;
+        assert_eq!(loaded.as_ref().map(|t| t.expose().as_str()), Some("rt-1"));
+        assert!(kept.remembered);
+        assert!(vault.delete().await.is_ok());
+        assert!(store.load().ok().flatten().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_silent_keyring_falls_back_to_memory_and_says_so() {
+        let vault = Vault::new(Arc::new(Silent));
+        let (loaded, kept) = vault.load().await;
+        assert!(loaded.is_none());
+        assert!(!kept.remembered);
+        assert_eq!(kept.warning.as_deref(), Some(NOT_REMEMBERED));
+
+        let kept = vault.save(&token("rt-2")).await;
+        assert!(!kept.remembered);
+        assert!(kept.warning.is_some_and(|w| w.contains("keyring")));
+        // The token is not lost: this run can still use it.
+        let (loaded, _) = vault.load().await;
+        assert_eq!(loaded.as_ref().map(|t| t.expose().as_str()), Some("rt-2"));
+
+        // Deleting reports the keyring failure instead of pretending it worked.
+        assert!(matches!(
+            vault.delete().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        let (loaded, _) = vault.load().await;
+        assert!(loaded.is_none());
+    }
+
+    #[test]
+    fn keyring_errors_never_print_the_stored_bytes() {
+        let error = StoreError::from(::keyring::Error::BadEncoding(b"rt-secret".to_vec()));
+        assert!(!format!("{error} {error:?}").contains("rt-secret"));
+    }
+}

@@ -1,0 +1,550 @@
+//! One browser sign-in: Authorization Code with PKCE (RFC 6749 §4.1, RFC 7636),
+//! as a native app does it (RFC 8252).
+//!
+//! [`start`] makes a fresh PKCE S256 pair, `state` and `nonce`, and returns the
+//! authorize URL to open with the [`PendingSignIn`] that remembers them.
+//! [`PendingSignIn::finish`] takes the callback URL the OS hands the app, checks
+//! it, and only then exchanges the code; it consumes the pending sign-in, so a code
+//! verifier is sent at most once. A pending sign-in expires after ten minutes.
+//!
+//! What a callback must satisfy before any request is sent (the app can be started
+//! by any program with a forged link, so these checks are the defence):
+//!
+//! - it is addressed to the configured redirect URI (scheme, host, port and path);
+//! - its `state` equals this sign-in's, compared in constant time;
+//! - it has not expired;
+//! - if it carries `iss` (RFC 9207) that equals the issuer, and it must carry it
+//!   when the provider says it always does;
+//! - an `error=` callback becomes a sentence for the person ("You declined the
+//!   sign-in.").
+//!
+//! Then the ID token is checked (signature, issuer, audience, expiry, nonce).
+
+use crate::config::ClientConfig;
+use crate::discovery::{Provider, ProviderMetadata, TokenTransport, TransportError};
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::session::{Grant, UserView};
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RequestTokenError, Scope,
+};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+use url::Url;
+
+/// How long a person has to finish signing in in the browser.
+pub const PENDING_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// A sign-in waiting for the browser to come back. Single use: [`finish`](Self::finish)
+/// consumes it. Its `Debug` shows no secret.
+pub struct PendingSignIn {
+    state: Secret<String>,
+    nonce: Secret<String>,
+    verifier: PkceCodeVerifier,
+    redirect_uri: Url,
+    issuer: String,
+    iss_required: bool,
+    expires_at: Instant,
+}
+
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the authorize URL and the pending sign-in that goes with it.
+pub fn start(config: &ClientConfig, metadata: &ProviderMetadata) -> (Url, PendingSignIn) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = CsrfToken::new_random();
+    let nonce = CsrfToken::new_random();
+    let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(config.client_id.clone()))
+        .set_auth_uri(oauth2::AuthUrl::from_url(
+            metadata.authorization_endpoint.clone(),
+        ))
+        .set_redirect_uri(oauth2::RedirectUrl::from_url(config.redirect_uri.clone()));
+    let state_value = state.secret().clone();
+    let mut request = client
+        .authorize_url(move || state)
+        .set_pkce_challenge(challenge)
+        .add_scopes(config.scopes.iter().cloned().map(Scope::new))
+        .add_extra_param("nonce", nonce.secret().clone());
+    if let Some(audience) = &config.audience {
+        request = request.add_extra_param("audience", audience.clone());
+    }
+    if let Some(resource) = &config.resource {
+        request = request.add_extra_param("resource", resource.clone());
+    }
+    let (url, _) = request.url();
+    let pending = PendingSignIn {
+        state: Secret::new(state_value),
+        nonce: Secret::new(nonce.secret().clone()),
+        verifier,
+        redirect_uri: config.redirect_uri.clone(),
+        issuer: config.issuer.clone(),
+        iss_required: metadata.authorization_response_iss_parameter_supported,
+        expires_at: Instant::now() + PENDING_LIFETIME,
+    };
+    (url, pending)
+}
+
+/// Why a callback was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The link does not belong to this sign-in (wrong address, wrong or missing
+    /// `state`, malformed): ignore it and keep waiting for the real one.
+    NotOurs(&'static str),
+    /// The link belongs to this sign-in but ends it: expired, wrong issuer, or an
+    /// `error=` from the provider. The message is for the person.
+    Ended(String),
+}
+
+impl Rejection {
+    /// The error the person sees.
+    pub fn into_error(self) -> Error {
+        match self {
+            Rejection::NotOurs(_) => Error::Invalid {
+                field: Some("callback".into()),
+                message: "This sign-in link does not belong to a sign-in started in this app, \
+                          so it was ignored."
+                    .into(),
+            },
+            Rejection::Ended(message) => Error::SignedOut { message },
+        }
+    }
+}
+
+/// A callback that passed every check: the code to exchange.
+pub struct Accepted {
+    code: Secret<String>,
+}
+
+impl PendingSignIn {
+    /// Whether the ten minutes are up.
+    pub fn is_expired(&self) -> bool {
+        Instant::now() >= self.expires_at
+    }
+
+    /// Gives the sign-in up: its `state` and verifier are dropped, so a callback
+    /// arriving later matches nothing.
+    pub fn cancel(self) {
+        tracing::info!("sign-in cancelled");
+    }
+
+    /// Checks a callback URL without sending anything.
+    pub fn check(&self, callback: &str) -> Result<Accepted, Rejection> {
+        self.check_at(callback, Instant::now())
+    }
+
+    fn check_at(&self, callback: &str, now: Instant) -> Result<Accepted, Rejection> {
+        let url = Url::parse(callback.trim()).map_err(|_| Rejection::NotOurs("not a URL"))?;
+        let expected = &self.redirect_uri;
+        if url.scheme() != expected.scheme()
+            || url.host() != expected.host()
+            || url.port_or_known_default() != expected.port_or_known_default()
+            || url.path() != expected.path()
+        {
+            return Err(Rejection::NotOurs("addressed elsewhere"));
+        }
+        let mut state = None;
+        let mut code = None;
+        let mut iss = None;
+        let mut error = None;
+        for (name, value) in url.query_pairs() {
+            let slot = match name.as_ref() {
+                "state" => &mut state,
+                "code" => &mut code,
+                "iss" => &mut iss,
+                "error" => &mut error,
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                // A repeated parameter is a parsing trick, never a real response.
+                return Err(Rejection::NotOurs("repeated parameter"));
+            }
+        }
+        let state = state.ok_or(Rejection::NotOurs("no state"))?;
+        let same_state: bool = state
+            .as_bytes()
+            .ct_eq(self.state.expose().as_bytes())
+            .into();
+        if !same_state {
+            return Err(Rejection::NotOurs("state does not match"));
+        }
+        if now >= self.expires_at {
+            return Err(Rejection::Ended(
+                "The sign-in took longer than ten minutes, so it was cancelled. Please sign in again."
+                    .into(),
+            ));
+        }
+        match iss {
+            Some(iss) if iss != self.issuer => {
+                return Err(Rejection::Ended(
+                    "The answer came from a different sign-in server than the one the app asked, \
+                     so it was refused. Please sign in again."
+                        .into(),
+                ))
+            }
+            None if self.iss_required => {
+                return Err(Rejection::Ended(
+                    "The sign-in server's answer did not say who sent it, so it was refused. \
+                     Please sign in again."
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(error) = error {
+            return Err(Rejection::Ended(declined(&error)));
+        }
+        match code {
+            Some(code) if !code.is_empty() => Ok(Accepted {
+                code: Secret::new(code),
+            }),
+            _ => Err(Rejection::Ended(
+                "The sign-in server's answer had no authorization code. Please sign in again."
+                    .into(),
+            )),
+        }
+    }
+
+    /// Checks the callback and, if it is accepted, exchanges the code (with the
+    /// PKCE verifier) and checks the ID token. Consumes the pending sign-in.
+    pub async fn finish(self, callback: &str, provider: &Provider) -> Result<SignedIn, Error> {
+        let accepted = self.check(callback).map_err(|rejection| {
+            tracing::warn!(?rejection, "sign-in callback rejected");
+            rejection.into_error()
+        })?;
+        self.exchange(accepted, provider).await
+    }
+
+    /// Exchanges an accepted code. Consumes the pending sign-in.
+    pub(crate) async fn exchange(
+        self,
+        accepted: Accepted,
+        provider: &Provider,
+    ) -> Result<SignedIn, Error> {
+        let client = provider.oauth().await?;
+        let code = AuthorizationCode::new(accepted.code.expose().clone());
+        let mut request = client.exchange_code(code).set_pkce_verifier(self.verifier);
+        if let Some(resource) = &provider.config().resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
+        let response = request
+            .request_async(&TokenTransport(provider.http()))
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(response) => {
+                    tracing::warn!(error = %response.error().as_ref(), "code exchange refused");
+                    match response.error() {
+                        BasicErrorResponseType::InvalidGrant => Error::signed_out(
+                            "The sign-in could not be completed: the server refused the code \
+                             (it may have expired or been used already). Please sign in again.",
+                        ),
+                        other => Error::unknown(format!(
+                            "The sign-in server refused the sign-in ({}). Check the app's client id and redirect URI.",
+                            other.as_ref()
+                        )),
+                    }
+                }
+                RequestTokenError::Request(TransportError::Unreachable(reason)) => {
+                    tracing::warn!(reason, "code exchange failed");
+                    Error::offline("the sign-in server")
+                }
+                RequestTokenError::Request(TransportError::Server(status)) => {
+                    tracing::warn!(status, "code exchange failed");
+                    Error::unknown(format!(
+                        "The sign-in server had a problem (HTTP {status}). Please sign in again in a moment."
+                    ))
+                }
+                RequestTokenError::Parse(e, _body) => {
+                    // The body may hold tokens: never log it.
+                    tracing::warn!(error = %e, "code exchange answer unreadable");
+                    Error::unknown("The sign-in server's answer could not be read.")
+                }
+                RequestTokenError::Other(e) => {
+                    tracing::warn!(error = %e, "code exchange failed");
+                    Error::unknown("The sign-in server's answer could not be used.")
+                }
+            })?;
+        let grant = Grant::from_response(&response);
+        let user = match &grant.id_token {
+            Some(id_token) => {
+                Some(crate::id_token::verify(provider, id_token, Some(&self.nonce)).await?)
+            }
+            None => None,
+        };
+        Ok(SignedIn { grant, user })
+    }
+}
+
+/// A completed sign-in: the tokens and who signed in.
+pub struct SignedIn {
+    pub(crate) grant: Grant,
+    pub(crate) user: Option<UserView>,
+}
+
+impl SignedIn {
+    /// Who signed in, when the provider sent an ID token.
+    pub fn user(&self) -> Option<&UserView> {
+        self.user.as_ref()
+    }
+
+    /// The scopes granted, as the token response listed them (`None`: as requested).
+    pub fn scope(&self) -> Option<&str> {
+        self.grant.scope.as_deref()
+    }
+}
+
+/// The sentence for an `error=` callback (RFC 6749 §4.1.2.1, OpenID Connect §3.1.2.6).
+/// The provider's free-text description is not shown: a link can say anything.
+fn declined(error: &str) -> String {
+    match error {
+        "access_denied" => "You declined the sign-in.".into(),
+        "login_required" | "consent_required" | "interaction_required" | "account_selection_required" => {
+            "The sign-in needs you to finish it in the browser. Please sign in again.".into()
+        }
+        "invalid_scope" => "The sign-in server refused the permissions the app asked for. \
+            Check the app's configured scopes."
+            .into(),
+        "server_error" | "temporarily_unavailable" => {
+            "The sign-in server had a problem. Please try again in a moment.".into()
+        }
+        "unauthorized_client" | "unsupported_response_type" | "invalid_request" | "invalid_client" => {
+            "The sign-in server refused this app's request. Check the app's client id and redirect URI."
+                .into()
+        }
+        other => {
+            let code: String = other
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(40)
+                .collect();
+            format!("The sign-in server refused the sign-in (error {code:?}). Please try again.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "https://tenant.auth0.com/";
+
+    fn metadata(iss_supported: bool) -> ProviderMetadata {
+        let url = |s: &str| Url::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        ProviderMetadata {
+            issuer: ISSUER.into(),
+            authorization_endpoint: url("https://tenant.auth0.com/authorize"),
+            token_endpoint: url("https://tenant.auth0.com/oauth/token"),
+            revocation_endpoint: None,
+            jwks_uri: None,
+            authorization_response_iss_parameter_supported: iss_supported,
+            code_challenge_methods_supported: Some(vec!["S256".into()]),
+        }
+    }
+
+    fn config() -> ClientConfig {
+        ClientConfig {
+            issuer: ISSUER.into(),
+            audience: Some("https://api.example.com".into()),
+            ..ClientConfig::default()
+        }
+    }
+
+    fn started(iss_supported: bool) -> (Url, PendingSignIn) {
+        start(&config(), &metadata(iss_supported))
+    }
+
+    fn param(url: &Url, name: &str) -> Option<String> {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    fn callback(state: &str, extra: &str) -> String {
+        format!("com.example.timesheets:/oauth/callback?code=abc&state={state}{extra}")
+    }
+
+    fn rejection(result: Result<Accepted, Rejection>) -> Rejection {
+        match result {
+            Ok(_) => Rejection::NotOurs("accepted"),
+            Err(r) => r,
+        }
+    }
+
+    #[test]
+    fn the_authorize_url_carries_pkce_state_nonce_and_audience() {
+        let (url, pending) = started(false);
+        assert_eq!(url.path(), "/authorize");
+        assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
+        assert_eq!(
+            param(&url, "client_id").as_deref(),
+            Some("timesheets-desktop")
+        );
+        assert_eq!(
+            param(&url, "redirect_uri").as_deref(),
+            Some("com.example.timesheets:/oauth/callback")
+        );
+        assert_eq!(
+            param(&url, "code_challenge_method").as_deref(),
+            Some("S256")
+        );
+        assert_eq!(param(&url, "code_challenge").map(|c| c.len()), Some(43));
+        assert_eq!(
+            param(&url, "audience").as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            param(&url, "scope").as_deref(),
+            Some(crate::config::DEFAULT_SCOPES)
+        );
+        assert_eq!(
+            param(&url, "state").as_deref(),
+            Some(pending.state.expose().as_str())
+        );
+        assert_eq!(
+            param(&url, "nonce").as_deref(),
+            Some(pending.nonce.expose().as_str())
+        );
+        assert_eq!(pending.verifier.secret().len(), 43);
+        // Fresh every time.
+        let (again, _) = started(false);
+        assert_ne!(param(&url, "state"), param(&again, "state"));
+        assert_ne!(
+            param(&url, "code_challenge"),
+            param(&again, "code_challenge")
+        );
+        // Nothing secret in Debug.
+        let printed = format!("{pending:?}");
+        assert!(!printed.contains(pending.state.expose().as_str()));
+        assert!(!printed.contains(pending.verifier.secret().as_str()));
+    }
+
+    #[test]
+    fn a_matching_callback_is_accepted() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        let accepted = pending.check(&callback(&state, "&iss=https%3A%2F%2Ftenant.auth0.com%2F"));
+        assert_eq!(
+            accepted.map(|a| a.code.expose().clone()).ok().as_deref(),
+            Some("abc")
+        );
+        let without_iss = pending.check(&callback(&state, ""));
+        assert!(without_iss.is_ok());
+    }
+
+    #[test]
+    fn a_state_mismatch_is_not_ours() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        assert_eq!(
+            rejection(pending.check(&callback("forged", ""))),
+            Rejection::NotOurs("state does not match")
+        );
+        let truncated = &state[..state.len() - 1];
+        assert!(matches!(
+            rejection(pending.check(&callback(truncated, ""))),
+            Rejection::NotOurs(_)
+        ));
+        assert_eq!(
+            rejection(pending.check("com.example.timesheets:/oauth/callback?code=abc")),
+            Rejection::NotOurs("no state")
+        );
+        assert_eq!(
+            rejection(pending.check(&format!("{}&state=x", callback(&state, "")))),
+            Rejection::NotOurs("repeated parameter")
+        );
+    }
+
+    #[test]
+    fn a_wrong_redirect_path_or_scheme_is_not_ours() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        for wrong in [
+            format!("com.example.timesheets:/other?code=abc&state={state}"),
+            format!("com.evil.timesheets:/oauth/callback?code=abc&state={state}"),
+            format!("https://evil.example.com/oauth/callback?code=abc&state={state}"),
+            "not a url".to_owned(),
+        ] {
+            assert!(
+                matches!(rejection(pending.check(&wrong)), Rejection::NotOurs(_)),
+                "{wrong}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issuer_mismatch_ends_the_sign_in() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        let mixed_up = callback(&state, "&iss=https%3A%2F%2Fevil.example.com%2F");
+        assert!(matches!(
+            rejection(pending.check(&mixed_up)),
+            Rejection::Ended(_)
+        ));
+        // Slash matters.
+        let no_slash = callback(&state, "&iss=https%3A%2F%2Ftenant.auth0.com");
+        assert!(matches!(
+            rejection(pending.check(&no_slash)),
+            Rejection::Ended(_)
+        ));
+    }
+
+    #[test]
+    fn iss_is_required_when_the_provider_says_it_sends_it() {
+        let (url, pending) = started(true);
+        let state = param(&url, "state").unwrap_or_default();
+        assert!(matches!(
+            rejection(pending.check(&callback(&state, ""))),
+            Rejection::Ended(_)
+        ));
+        assert!(pending
+            .check(&callback(&state, "&iss=https%3A%2F%2Ftenant.auth0.com%2F"))
+            .is_ok());
+    }
+
+    #[test]
+    fn an_error_callback_becomes_plain_words() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        let denied = format!(
+            "com.example.timesheets:/oauth/callback?error=access_denied&error_description=User%20said%20no&state={state}"
+        );
+        assert_eq!(
+            rejection(pending.check(&denied)),
+            Rejection::Ended("You declined the sign-in.".into())
+        );
+        let error = rejection(pending.check(&denied)).into_error();
+        assert_eq!(error.code(), "signed_out");
+        assert_eq!(error.to_string(), "You declined the sign-in.");
+        let odd =
+            format!("com.example.timesheets:/oauth/callback?error=%3Cscript%3E&state={state}");
+        let Rejection::Ended(message) = rejection(pending.check(&odd)) else {
+            panic!("not ended");
+        };
+        assert!(!message.contains('<'), "{message}");
+    }
+
+    #[test]
+    fn an_expired_sign_in_refuses_even_its_own_callback() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        let later = Instant::now() + PENDING_LIFETIME + Duration::from_secs(1);
+        assert!(matches!(
+            rejection(pending.check_at(&callback(&state, ""), later)),
+            Rejection::Ended(m) if m.contains("ten minutes")
+        ));
+    }
+
+    #[test]
+    fn a_rejected_link_reads_as_invalid_and_names_no_secret() {
+        let error = Rejection::NotOurs("state does not match").into_error();
+        assert_eq!(error.code(), "invalid");
+        assert!(error.to_string().contains("ignored"));
+    }
+}
