@@ -1,0 +1,530 @@
+/**
+ * "My week": the grid of hours, one row per project, one column per day, with
+ * totals, week navigation, adding rows and the unsaved-changes bar.
+ *
+ * All state and calls live in {@link WeekStore}; this renders it and turns keys
+ * into its actions (see keyboard.ts).
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { JSX } from "preact";
+import { describeError } from "../backend/errors";
+import { cellKey, failedEdits, type GridCell, type GridRow } from "../grid";
+import { formatQuarters, hoursPhrase, parseHours } from "../hours";
+import { cellKeyCommand, type Position } from "../keyboard";
+import { can, gate, missingText } from "../scopes";
+import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekLabel } from "../week";
+import type { WeekStore } from "../week-store";
+import { ChevronLeft, ChevronRight, CrossIcon, LockIcon, RetryIcon, Spinner, WarningIcon } from "./icons";
+import { StatusBadge } from "./status";
+import { useStore } from "./use-store";
+
+const NEED_CREATE_ID = "need-create";
+const NEED_DELETE_ID = "need-delete";
+
+/** A DOM-safe id for a cell's helper texts. */
+function domId(prefix: string, project: string, date: string): string {
+  let hash = 0;
+  for (const ch of project) hash = (Math.imul(hash, 31) + (ch.codePointAt(0) ?? 0)) | 0;
+  return `${prefix}-${date}-${(hash >>> 0).toString(36)}`;
+}
+
+export function WeekScreen({ store }: { store: WeekStore }) {
+  const snap = useStore(store);
+  const tableRef = useRef<HTMLTableElement>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const refocus = useRef(false);
+
+  // "Retry all" and "Discard all" go away with the bar they sit in: keep the
+  // keyboard on the screen rather than nowhere.
+  useEffect(() => {
+    if (!refocus.current) return;
+    const active = document.activeElement;
+    if (!active || active === document.body) {
+      refocus.current = false;
+      headingRef.current?.focus();
+    }
+  });
+  const [newProject, setNewProject] = useState("");
+  const [newProjectError, setNewProjectError] = useState<string | null>(null);
+
+  // Show this week the first time; refresh a week already chosen.
+  useEffect(() => {
+    if (store.snapshot.monday === null) void store.thisWeek();
+    else void store.reload();
+  }, [store]);
+
+  const grid = snap.grid;
+  const createGate = gate(snap.scopes, "create");
+  const canDelete = can(snap.scopes, "delete");
+  const failed = failedEdits(snap.edits);
+  const failedHere = grid ? failed.filter((e) => grid.days.includes(e.date)) : [];
+  const loading = snap.load === "loading";
+  const isThisWeek = snap.today !== null && snap.monday === mondayOf(snap.today);
+
+  // Until the week's entries are in, a total would be a guess: show a dash.
+  const shownTotal = (quarters: number) => (snap.loaded ? formatQuarters(quarters) : "—");
+
+  const focusCell = (to: Position) => {
+    const input = tableRef.current?.querySelector<HTMLInputElement>(
+      `input[data-row="${to.row}"][data-col="${to.col}"]`,
+    );
+    input?.focus();
+  };
+
+  const addRow = (event: Event) => {
+    event.preventDefault();
+    const result = store.addRow(newProject);
+    if (!result.ok) {
+      setNewProjectError(result.message);
+      return;
+    }
+    setNewProject("");
+    setNewProjectError(null);
+    // Put the keyboard in the new row's first cell.
+    requestAnimationFrame(() => {
+      const rows = store.snapshot.grid?.rows ?? [];
+      const index = rows.findIndex((r) => r.project === result.project);
+      if (index >= 0) focusCell({ row: index, col: 0 });
+    });
+  };
+
+  return (
+    <section class="week" aria-labelledby="week-heading">
+      <div class="toolbar">
+        <h1 id="week-heading" data-testid="week-heading" class="week-heading" ref={headingRef} tabIndex={-1}>
+          {snap.monday ? weekLabel(snap.monday) : "My week"}
+        </h1>
+        <div class="week-nav" role="group" aria-label="Choose the week">
+          <button
+            type="button"
+            data-testid="prev-week"
+            onClick={() => void store.previous()}
+            aria-label="Previous week"
+          >
+            <ChevronLeft /> <span>Previous</span>
+          </button>
+          <button
+            type="button"
+            data-testid="this-week"
+            onClick={() => void store.thisWeek()}
+            aria-current={isThisWeek ? "true" : undefined}
+          >
+            This week
+          </button>
+          <button type="button" data-testid="next-week" onClick={() => void store.next()} aria-label="Next week">
+            <span>Next</span> <ChevronRight />
+          </button>
+        </div>
+        <div class="toolbar-status" aria-hidden={!loading}>
+          {loading && (
+            <span class="loading">
+              <Spinner /> Loading…
+            </span>
+          )}
+        </div>
+      </div>
+
+      {(!createGate.allowed || !canDelete) && (
+        <ul class="permission-notes" aria-label="What your permissions allow">
+          {!createGate.allowed && (
+            <li id={NEED_CREATE_ID}>
+              <LockIcon /> Adding and editing hours is off: {missingText("create:timesheets")}.
+            </li>
+          )}
+          {!canDelete && (
+            <li id={NEED_DELETE_ID}>
+              <LockIcon /> Deleting hours is off: {missingText("delete:timesheets")}.
+            </li>
+          )}
+        </ul>
+      )}
+
+      {failed.length > 0 && (
+        <div class="unsaved-bar" data-testid="unsaved-bar">
+          <div class="unsaved-summary">
+            <WarningIcon />
+            <strong>{failed.length === 1 ? "1 change is not saved" : `${failed.length} changes are not saved`}</strong>
+            {failed.length > failedHere.length && (
+              <span class="muted"> ({failed.length - failedHere.length} in other weeks)</span>
+            )}
+          </div>
+          <ul class="unsaved-list">
+            {failed.slice(0, 4).map((e) => (
+              <li key={cellKey(e.project, e.date)}>
+                {e.project}, {fullDateLabel(e.date)}: {e.error ? describeError(e.error) : "not confirmed"}
+              </li>
+            ))}
+            {failed.length > 4 && <li>…and {failed.length - 4} more</li>}
+          </ul>
+          <div class="unsaved-actions">
+            <button
+              type="button"
+              class="primary"
+              data-testid="retry-all"
+              onClick={() => {
+                refocus.current = true;
+                void store.retryAll();
+              }}
+            >
+              <RetryIcon /> Retry all
+            </button>
+            <button
+              type="button"
+              data-testid="discard-all"
+              onClick={() => {
+                refocus.current = true;
+                store.discardAll();
+              }}
+            >
+              Discard all
+            </button>
+          </div>
+        </div>
+      )}
+
+      {snap.load === "error" && snap.loadError && (
+        <div class="load-error" role="alert" data-testid="load-error">
+          <WarningIcon /> <span>Could not load this week: {describeError(snap.loadError)}</span>
+          <button type="button" onClick={() => void store.reload()}>
+            Try again
+          </button>
+        </div>
+      )}
+
+      {grid && (
+        <div class="grid-wrap">
+          <table class="grid" ref={tableRef} aria-busy={loading} aria-describedby="grid-help">
+            <caption>Hours for {snap.monday ? weekLabel(snap.monday) : "this week"}, per project and day</caption>
+            <colgroup>
+              <col class="col-project" />
+              {grid.days.map((d) => (
+                <col key={d} class="col-day" />
+              ))}
+              <col class="col-total" />
+            </colgroup>
+            <thead>
+              <tr>
+                <th scope="col" class="project-head">
+                  Project
+                </th>
+                {grid.days.map((d) => {
+                  const label = shortDayLabel(d);
+                  const today = d === snap.today;
+                  return (
+                    <th
+                      scope="col"
+                      key={d}
+                      class={today ? "day-head today" : "day-head"}
+                      aria-current={today ? "date" : undefined}
+                      abbr={longDayLabel(d)}
+                    >
+                      <span class="day-name">{label.weekday}</span>
+                      <span class="day-date">{label.date}</span>
+                      {today && <span class="today-tag">Today</span>}
+                    </th>
+                  );
+                })}
+                <th scope="col" class="total-head">
+                  Total
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {grid.rows.length === 0 && (
+                <tr>
+                  <td colSpan={9} class="empty-row">
+                    {snap.loaded
+                      ? `No hours this week yet.${createGate.allowed ? " Add a row below to start." : ""}`
+                      : loading
+                        ? "Loading…"
+                        : "This week is not loaded."}
+                  </td>
+                </tr>
+              )}
+              {grid.rows.map((row, r) => (
+                <RowView
+                  key={row.project}
+                  row={row}
+                  loaded={snap.loaded}
+                  rowIndex={r}
+                  rowCount={grid.rows.length}
+                  store={store}
+                  focusCell={focusCell}
+                />
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row">Total</th>
+                {grid.days.map((d, i) => (
+                  <td key={d} class="num total" data-testid={`total-${d}`}>
+                    {shownTotal(grid.dayTotals[i] ?? 0)}
+                  </td>
+                ))}
+                <td class="num total week-total" data-testid="total-week">
+                  {shownTotal(grid.weekTotal)}
+                </td>
+              </tr>
+            </tfoot>
+          </table>
+          <p id="grid-help" class="grid-help muted">
+            Hours as decimals in quarter hours (7.5 is 7 h 30 min; .25, .5, .75). Arrow keys move between cells, Enter
+            saves and moves down, Escape undoes the change to a cell; clearing a cell deletes its entry.
+          </p>
+        </div>
+      )}
+
+      <form class="add-row" onSubmit={addRow} noValidate>
+        <label for="new-project">New row</label>
+        <input
+          id="new-project"
+          data-testid="new-project"
+          type="text"
+          placeholder="Project name"
+          autoComplete="off"
+          value={newProject}
+          disabled={!createGate.allowed || !grid}
+          aria-invalid={newProjectError ? true : undefined}
+          aria-describedby={
+            [newProjectError ? "new-project-error" : "", createGate.allowed ? "" : NEED_CREATE_ID]
+              .filter(Boolean)
+              .join(" ") || undefined
+          }
+          onInput={(e) => {
+            setNewProject(e.currentTarget.value);
+            if (newProjectError) setNewProjectError(null);
+          }}
+        />
+        <button
+          type="submit"
+          data-testid="add-row"
+          disabled={!createGate.allowed || !grid}
+          aria-describedby={createGate.allowed ? undefined : NEED_CREATE_ID}
+        >
+          Add a row
+        </button>
+        {!createGate.allowed && <span class="hint">{missingText("create:timesheets")}</span>}
+        {newProjectError && (
+          <p id="new-project-error" class="field-error" role="alert">
+            {newProjectError}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
+
+interface RowProps {
+  row: GridRow;
+  loaded: boolean;
+  rowIndex: number;
+  rowCount: number;
+  store: WeekStore;
+  focusCell: (to: Position) => void;
+}
+
+function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps) {
+  return (
+    <tr>
+      <th scope="row" class="project">
+        <span class="project-name" title={row.project}>
+          {row.project}
+        </span>
+        {row.removable && (
+          <button
+            type="button"
+            class="icon-button subtle"
+            aria-label={`Remove the empty row ${row.project}`}
+            title="Remove this empty row"
+            onClick={() => store.removeRow(row.project)}
+          >
+            <CrossIcon />
+          </button>
+        )}
+      </th>
+      {row.cells.map((cell, col) => (
+        <CellView
+          key={cell.date}
+          cell={cell}
+          loaded={loaded}
+          at={{ row: rowIndex, col }}
+          rowCount={rowCount}
+          store={store}
+          focusCell={focusCell}
+        />
+      ))}
+      <td class="num row-total" data-testid={`row-total-${row.project}`}>
+        {loaded ? formatQuarters(row.totalQuarters) : "—"}
+      </td>
+    </tr>
+  );
+}
+
+interface CellProps {
+  cell: GridCell;
+  /** The week's entries are in; before that nothing can be typed. */
+  loaded: boolean;
+  at: Position;
+  rowCount: number;
+  store: WeekStore;
+  focusCell: (to: Position) => void;
+}
+
+function CellView({ cell, loaded, at, rowCount, store, focusCell }: CellProps) {
+  const { project, date, edit } = cell;
+  const label = `${project}, ${longDayLabel(date)}`;
+  const saving = edit?.phase === "saving";
+  const failed = edit?.phase === "failed";
+  const invalid = edit !== null && cell.parsed.kind === "invalid";
+  const blocked = edit?.phase === "draft" && edit.error !== null;
+  const readOnly = cell.lock !== null || saving || !loaded;
+
+  const statusId = domId("st", project, date);
+  const problemId = domId("pr", project, date);
+  const lockId = domId("lk", project, date);
+  const problem =
+    invalid && cell.parsed.kind === "invalid"
+      ? cell.parsed.message
+      : blocked && edit?.error
+        ? edit.error.message
+        : null;
+  const failure = failed && edit?.error ? describeError(edit.error) : null;
+  const lockedByScope = cell.lock === missingText("create:timesheets");
+
+  const describedBy = [
+    cell.status || saving || failed || cell.multiple ? statusId : "",
+    problem ? problemId : "",
+    cell.lock ? (lockedByScope ? NEED_CREATE_ID : lockId) : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+
+  const inputRef = useRef<HTMLInputElement>(null);
+  // Delete and Retry disappear once done: the keyboard goes back to the cell.
+  const actThenFocusCell = (action: () => Promise<unknown>) => {
+    void action();
+    inputRef.current?.focus();
+  };
+
+  const onKeyDown = (e: JSX.TargetedKeyboardEvent<HTMLInputElement>) => {
+    const input = e.currentTarget;
+    const command = cellKeyCommand(
+      e,
+      at,
+      { rows: rowCount, cols: 7 },
+      { start: input.selectionStart, end: input.selectionEnd, length: input.value.length },
+    );
+    if (!command) return;
+    e.preventDefault();
+    if (command.kind === "move") {
+      focusCell(command.to);
+    } else if (command.kind === "revert") {
+      store.revert(cell.key);
+      requestAnimationFrame(() => input.select());
+    } else {
+      if (parseHours(input.value).kind === "invalid") return; // stay: the cell says what is wrong
+      void store.commit(cell.key);
+      if (command.to) focusCell(command.to);
+    }
+  };
+
+  const classes = ["cell"];
+  if (cell.status) classes.push(`cell-${cell.status}`);
+  if (saving) classes.push("cell-saving");
+  if (failed) classes.push("cell-failed");
+  if (invalid || blocked) classes.push("cell-invalid");
+  if (readOnly) classes.push("cell-readonly");
+
+  const deleteTestId = `delete-${project}-${date}`;
+
+  return (
+    <td
+      class={classes.join(" ")}
+      title={cell.lock ?? failure ?? (cell.entry?.notes ? `Notes: ${cell.entry.notes}` : undefined)}
+    >
+      <div class="cell-main">
+        <input
+          ref={inputRef}
+          class="cell-input"
+          type="text"
+          inputMode="decimal"
+          autoComplete="off"
+          spellcheck={false}
+          data-testid={`cell-${project}-${date}`}
+          data-row={at.row}
+          data-col={at.col}
+          aria-label={label}
+          aria-invalid={invalid || blocked ? true : undefined}
+          aria-describedby={describedBy || undefined}
+          aria-busy={saving ? true : undefined}
+          readOnly={readOnly}
+          value={cell.text}
+          onFocus={(e) => e.currentTarget.select()}
+          onInput={(e) => store.type(cell.key, e.currentTarget.value)}
+          onBlur={() => void store.leave(cell.key)}
+          onKeyDown={onKeyDown}
+        />
+        {cell.remove.state !== "hidden" && (
+          <button
+            type="button"
+            class="icon-button cell-delete"
+            data-testid={deleteTestId}
+            aria-label={`Delete ${label}`}
+            title={cell.remove.state === "disabled" ? cell.remove.reason : `Delete ${label}`}
+            disabled={cell.remove.state === "disabled" || saving}
+            aria-describedby={
+              cell.remove.state === "disabled" && cell.remove.reason === missingText("delete:timesheets")
+                ? NEED_DELETE_ID
+                : undefined
+            }
+            onClick={() => actThenFocusCell(() => store.remove(cell.key))}
+          >
+            <CrossIcon />
+          </button>
+        )}
+      </div>
+      <div class="cell-meta" id={statusId}>
+        {cell.status && (
+          <StatusBadge status={cell.status} compact={saving || failed} testId={`status-${project}-${date}`} />
+        )}
+        {saving && (
+          <span class="saving">
+            <Spinner /> Saving…
+          </span>
+        )}
+        {failed && (
+          <>
+            <span class="unsaved">
+              <WarningIcon /> Unsaved
+            </span>
+            <span class="sr-only">{`: ${failure ?? "not confirmed"}.`}</span>
+            <button
+              type="button"
+              class="link-button"
+              data-testid={`retry-${project}-${date}`}
+              aria-label={`Retry saving ${label}`}
+              onClick={() => actThenFocusCell(() => store.commit(cell.key))}
+            >
+              <RetryIcon /> Retry
+            </button>
+          </>
+        )}
+        {cell.multiple && (
+          <span class="multi-note" title={cell.lock ?? undefined}>
+            {cell.entries.length} entries<span class="sr-only">{`, ${hoursPhrase(cell.savedQuarters)} in all`}</span>
+          </span>
+        )}
+      </div>
+      {problem && (
+        <div class="cell-problem" id={problemId}>
+          {problem}
+        </div>
+      )}
+      {cell.lock && !lockedByScope && (
+        <span class="sr-only" id={lockId}>
+          {cell.lock}
+        </span>
+      )}
+    </td>
+  );
+}

@@ -1,0 +1,33 @@
+import type { Status } from "../backend/backend";
+import { CheckIcon, ClockIcon, CrossIcon } from "./icons";
+
+const WORDS: Record<Status | "mixed", { word: string; title: string }> = {
+  pending: { word: "Pending", title: "Pending: waiting for a manager's approval" },
+  approved: { word: "Approved", title: "Approved: it can no longer be changed" },
+  rejected: { word: "Rejected", title: "Rejected: change it to send it for approval again" },
+  mixed: { word: "Mixed", title: "Several entries with different statuses" },
+};
+
+/** A status as an icon and a word (the word only for screen readers when `compact`), never colour alone. */
+export function StatusBadge({
+  status,
+  testId,
+  compact = false,
+}: {
+  status: Status | "mixed";
+  testId?: string;
+  compact?: boolean;
+}) {
+  const { word, title } = WORDS[status];
+  return (
+    <span
+      class={`badge badge-${status}${compact ? " badge-compact" : ""}`}
+      title={title}
+      data-testid={testId}
+      data-status={status}
+    >
+      {status === "approved" ? <CheckIcon /> : status === "rejected" ? <CrossIcon /> : <ClockIcon />}
+      <span class={compact ? "sr-only" : undefined}>{word}</span>
+    </span>
+  );
+}

@@ -1,0 +1,372 @@
+/**
+ * The "My week" screen's state and actions, without any DOM: which week is shown,
+ * its entries, the person's unconfirmed edits (kept across weeks and sign-ins),
+ * and the calls that load and save them.
+ *
+ * The screen subscribes and renders `snapshot`; tests drive it directly.
+ */
+import type { Backend, Entry, Scope } from "./backend/backend";
+import { AppError, describeError } from "./backend/errors";
+import {
+  applySaved,
+  buildGrid,
+  cellKey,
+  checkProjectName,
+  failedEdits,
+  markBlocked,
+  markFailed,
+  markSaving,
+  mergeRowOrder,
+  planCommit,
+  typeInto,
+  type CellKey,
+  type Edit,
+  type Grid,
+} from "./grid";
+import { hoursPhrase } from "./hours";
+import { longDayLabel, mondayOf, nextWeek, previousWeek, weekDays } from "./week";
+
+export type LoadState = "idle" | "loading" | "ready" | "error";
+
+export interface WeekSnapshot {
+  today: string | null;
+  /** The Monday of the week shown. */
+  monday: string | null;
+  load: LoadState;
+  loadError: AppError | null;
+  /** The entries of the week shown. */
+  entries: readonly Entry[];
+  /** Whether `entries` are the loaded entries of the week shown (false while loading or after a failed load). */
+  loaded: boolean;
+  edits: ReadonlyMap<CellKey, Edit>;
+  scopes: readonly Scope[];
+  /** Rows and totals of the week shown; null until a week is chosen. */
+  grid: Grid | null;
+}
+
+/** What became of a commit. */
+export type CommitResult = "saved" | "unchanged" | "invalid" | "blocked" | "failed" | "busy";
+
+export interface WeekStoreOptions {
+  backend: Backend;
+  /** Tells the person something (a live region). */
+  announce?: (text: string, kind: "info" | "error") => void;
+  /** Sees every failed call, e.g. to notice a `signed_out`. */
+  onError?: (error: AppError) => void;
+  /** A fresh idempotency key. */
+  newKey?: () => string;
+}
+
+function randomKey(): string {
+  if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  // Only for very old engines; the desktop webviews all have randomUUID.
+  return `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+const cellName = (edit: Pick<Edit, "project" | "date">) => `${edit.project}, ${longDayLabel(edit.date)}`;
+
+export class WeekStore {
+  private readonly backend: Backend;
+  private readonly announce: NonNullable<WeekStoreOptions["announce"]>;
+  private readonly onError: NonNullable<WeekStoreOptions["onError"]>;
+  private readonly newKey: () => string;
+  private readonly listeners = new Set<() => void>();
+
+  private today: string | null = null;
+  private monday: string | null = null;
+  private load: LoadState = "idle";
+  private loadError: AppError | null = null;
+  private entries: Entry[] = [];
+  /** The Monday whose entries `entries` holds. */
+  private loadedMonday: string | null = null;
+  private edits = new Map<CellKey, Edit>();
+  private scopes: Scope[] = [];
+  /** Row order per week (by Monday), so rows do not jump while someone types. */
+  private readonly orders = new Map<string, string[]>();
+  private loadSeq = 0;
+  private cached: WeekSnapshot | null = null;
+
+  constructor(options: WeekStoreOptions) {
+    this.backend = options.backend;
+    this.announce = options.announce ?? (() => undefined);
+    this.onError = options.onError ?? (() => undefined);
+    this.newKey = options.newKey ?? randomKey;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get snapshot(): WeekSnapshot {
+    if (!this.cached) {
+      const order = this.monday ? (this.orders.get(this.monday) ?? []) : [];
+      this.cached = {
+        today: this.today,
+        monday: this.monday,
+        load: this.load,
+        loadError: this.loadError,
+        entries: this.entries,
+        loaded: this.monday !== null && this.loadedMonday === this.monday,
+        edits: this.edits,
+        scopes: this.scopes,
+        grid: this.monday
+          ? buildGrid({
+              days: weekDays(this.monday),
+              entries: this.entries,
+              edits: this.edits,
+              order,
+              scopes: this.scopes,
+            })
+          : null,
+      };
+    }
+    return this.cached;
+  }
+
+  private changed(): void {
+    this.cached = null;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private fail(error: unknown): AppError {
+    const appError = AppError.from(error);
+    this.onError(appError);
+    return appError;
+  }
+
+  setScopes(scopes: readonly Scope[]): void {
+    if (scopes.length === this.scopes.length && scopes.every((s) => this.scopes.includes(s))) return;
+    this.scopes = [...scopes];
+    this.changed();
+  }
+
+  /** Forgets everything, e.g. when someone else signs in. */
+  reset(): void {
+    this.loadSeq += 1;
+    this.today = null;
+    this.monday = null;
+    this.load = "idle";
+    this.loadError = null;
+    this.entries = [];
+    this.loadedMonday = null;
+    this.edits = new Map();
+    this.orders.clear();
+    this.changed();
+  }
+
+  /** Asks for today and shows its week. */
+  async thisWeek(): Promise<void> {
+    const seq = ++this.loadSeq;
+    this.load = "loading";
+    this.loadError = null;
+    this.changed();
+    try {
+      const today = await this.backend.today();
+      if (seq !== this.loadSeq) return;
+      this.today = today;
+    } catch (error) {
+      if (seq !== this.loadSeq) return;
+      this.load = "error";
+      this.loadError = this.fail(error);
+      this.changed();
+      return;
+    }
+    await this.goTo(this.today);
+  }
+
+  /** Shows the week containing `date`. */
+  async goTo(date: string): Promise<void> {
+    const monday = mondayOf(date);
+    if (monday !== this.monday) {
+      this.entries = [];
+      this.loadedMonday = null;
+    }
+    this.monday = monday;
+    await this.reload();
+  }
+
+  previous(): Promise<void> {
+    return this.monday ? this.goTo(previousWeek(this.monday)) : this.thisWeek();
+  }
+
+  next(): Promise<void> {
+    return this.monday ? this.goTo(nextWeek(this.monday)) : this.thisWeek();
+  }
+
+  /** Loads the entries of the week shown again. */
+  async reload(): Promise<void> {
+    const monday = this.monday;
+    if (!monday) return this.thisWeek();
+    const seq = ++this.loadSeq;
+    const days = weekDays(monday);
+    this.load = "loading";
+    this.loadError = null;
+    this.changed();
+    try {
+      const entries = await this.backend.listEntries(days[0] as string, days[6] as string);
+      if (seq !== this.loadSeq) return;
+      this.entries = entries;
+      this.loadedMonday = monday;
+      this.orders.set(
+        monday,
+        mergeRowOrder(
+          this.orders.get(monday) ?? [],
+          entries.map((e) => e.project),
+        ),
+      );
+      this.load = "ready";
+    } catch (error) {
+      if (seq !== this.loadSeq) return;
+      this.load = "error";
+      this.loadError = this.fail(error);
+    }
+    this.changed();
+  }
+
+  private findCell(key: CellKey) {
+    for (const row of this.snapshot.grid?.rows ?? []) {
+      for (const cell of row.cells) if (cell.key === key) return cell;
+    }
+    return null;
+  }
+
+  /** The person typed `text` into a cell (ignored until the week is loaded: the cell's entry is not known yet). */
+  type(key: CellKey, text: string): void {
+    if (!this.snapshot.loaded) return;
+    const cell = this.findCell(key);
+    if (!cell || cell.edit?.phase === "saving" || (cell.lock && !cell.edit)) return;
+    if (!cell.edit && text === cell.text) return;
+    this.edits = new Map(this.edits).set(key, typeInto(cell, text));
+    this.changed();
+  }
+
+  /** Throws the cell's edit away: the cell shows what is saved again. */
+  revert(key: CellKey): void {
+    const edit = this.edits.get(key);
+    if (!edit || edit.phase === "saving") return;
+    this.setEdit(key, null);
+    if (edit.phase === "failed") this.announce(`Discarded the unsaved change to ${cellName(edit)}.`, "info");
+  }
+
+  /** Throws away every unsaved edit that is not in flight. */
+  discardAll(): void {
+    const next = new Map([...this.edits].filter(([, e]) => e.phase === "saving"));
+    const dropped = this.edits.size - next.size;
+    if (dropped === 0) return;
+    this.edits = next;
+    this.changed();
+    this.announce(`Discarded ${dropped === 1 ? "1 unsaved change" : `${dropped} unsaved changes`}.`, "info");
+  }
+
+  /** Deletes the cell's entry (as clearing the cell does). */
+  remove(key: CellKey): Promise<CommitResult> {
+    if (this.edits.get(key)?.phase === "saving") {
+      this.announce("Wait until the cell is saved, then delete it.", "info");
+      return Promise.resolve("busy");
+    }
+    this.type(key, "");
+    return this.commit(key);
+  }
+
+  /** Sends the cell's edit, if it changes anything. Also "Retry". */
+  async commit(key: CellKey): Promise<CommitResult> {
+    const edit = this.edits.get(key);
+    if (!edit) return "unchanged";
+    if (edit.phase === "saving") return "busy";
+    const plan = planCommit(edit, this.scopes, this.newKey);
+    switch (plan.kind) {
+      case "drop":
+        this.setEdit(key, null);
+        return "unchanged";
+      case "invalid":
+        if (edit.phase !== "draft" || edit.error) this.setEdit(key, { ...edit, phase: "draft", error: null });
+        return "invalid";
+      case "blocked":
+        this.setEdit(key, markBlocked(edit, plan));
+        this.announce(`${cellName(edit)} was not changed: ${plan.message}.`, "error");
+        return "blocked";
+    }
+
+    this.setEdit(key, markSaving(edit, plan));
+    try {
+      let saved: { removed?: string; entry?: Entry };
+      if (plan.kind === "create") {
+        saved = { entry: await this.backend.createEntry(plan.entry, plan.key) };
+      } else if (plan.kind === "update") {
+        saved = { entry: await this.backend.updateEntry(plan.id, plan.patch) };
+      } else {
+        try {
+          await this.backend.deleteEntry(plan.id);
+        } catch (error) {
+          // Already gone (e.g. a retry after the first delete went through): done.
+          if (AppError.from(error).code !== "not_found") throw error;
+        }
+        saved = { removed: plan.id };
+      }
+      if (this.monday && weekDays(this.monday).includes(edit.date)) this.entries = applySaved(this.entries, saved);
+      this.setEdit(key, null);
+      this.announce(
+        plan.kind === "delete"
+          ? `Deleted ${cellName(edit)}.`
+          : `Saved ${cellName(edit)}: ${hoursPhrase(plan.quarters)}.`,
+        "info",
+      );
+      return "saved";
+    } catch (error) {
+      const appError = this.fail(error);
+      const current = this.edits.get(key) ?? edit;
+      this.setEdit(key, markFailed(current, appError.toData()));
+      this.announce(`${cellName(edit)} is not saved: ${describeError(appError)}`, "error");
+      return "failed";
+    }
+  }
+
+  /**
+   * The cell lost focus: sends a fresh edit. One that failed or was refused waits
+   * for an explicit Retry (or Enter) instead of being resent on every blur.
+   */
+  leave(key: CellKey): Promise<CommitResult> {
+    const edit = this.edits.get(key);
+    if (!edit || edit.phase !== "draft" || edit.error) return Promise.resolve("unchanged");
+    return this.commit(key);
+  }
+
+  /** Retries every edit whose save failed, in every week. */
+  async retryAll(): Promise<void> {
+    const keys = failedEdits(this.edits).map((e) => cellKey(e.project, e.date));
+    await Promise.all(keys.map((key) => this.commit(key)));
+  }
+
+  /** Adds an empty row for `name` to the week shown. */
+  addRow(name: string): { ok: true; project: string } | { ok: false; message: string } {
+    const monday = this.monday;
+    if (!monday) return { ok: false, message: "The week is not loaded yet" };
+    const rows = this.snapshot.grid?.rows.map((r) => r.project) ?? [];
+    const checked = checkProjectName(name, rows);
+    if (!checked.ok) return checked;
+    this.orders.set(monday, [...rows, checked.project]);
+    this.changed();
+    return checked;
+  }
+
+  /** Takes away a row that has no entries and no edits. */
+  removeRow(project: string): void {
+    const monday = this.monday;
+    const row = this.snapshot.grid?.rows.find((r) => r.project === project);
+    if (!monday || !row?.removable) return;
+    this.orders.set(
+      monday,
+      (this.orders.get(monday) ?? []).filter((p) => p !== project),
+    );
+    this.changed();
+  }
+
+  private setEdit(key: CellKey, edit: Edit | null): void {
+    const next = new Map(this.edits);
+    if (edit) next.set(key, edit);
+    else next.delete(key);
+    this.edits = next;
+    this.changed();
+  }
+}

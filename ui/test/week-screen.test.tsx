@@ -1,0 +1,234 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEntry, PERSONAS } from "../src/backend/fake";
+import {
+  click,
+  describedText,
+  focus,
+  get,
+  mountApp,
+  press,
+  query,
+  settle,
+  typeInto,
+  waitFor,
+  waitForTestId,
+  type Mounted,
+} from "./dom";
+
+let app: Mounted | null = null;
+afterEach(() => {
+  app?.unmount();
+  app = null;
+});
+
+const own = (fields: Parameters<typeof makeEntry>[0]) =>
+  makeEntry({ owner: PERSONAS.employee.sub, owner_name: PERSONAS.employee.name, ...fields });
+
+async function weekWith(
+  entries = [own({ date: "2026-11-24", project: "Apollo", hours: 6 })],
+  persona: "employee" | "auditor" | "manager" = "employee",
+) {
+  const owned = entries.map((e) => ({ ...e, owner: PERSONAS[persona].sub }));
+  app = await mountApp(persona, { entries: owned });
+  await waitFor(() => query(app!.root, "week-heading")?.textContent?.startsWith("Week 48"), "week 48");
+  await waitFor(
+    () => app!.fake.calls.some((c) => c.command === "list_entries") && !app!.root.querySelector('[aria-busy="true"]'),
+    "loaded",
+  );
+  return app;
+}
+
+describe("My week", () => {
+  it("shows the ISO week of today with a real table, labelled cells and totals", async () => {
+    const { root } = await weekWith([
+      own({ date: "2026-11-23", project: "Apollo", hours: 7.5, status: "approved" }),
+      own({ date: "2026-11-24", project: "Apollo", hours: 0.25 }),
+      own({ date: "2026-11-24", project: "Hermes", hours: 2 }),
+    ]);
+    expect(get(root, "week-heading").textContent).toBe("Week 48 · 23–29 Nov 2026");
+    const table = root.querySelector("table")!;
+    expect(table.querySelector("caption")?.textContent).toContain("Week 48");
+    expect([...table.querySelectorAll('thead th[scope="col"]')].map((th) => th.textContent)).toEqual([
+      "Project",
+      "Mon23 Nov",
+      "Tue24 Nov",
+      "Wed25 NovToday",
+      "Thu26 Nov",
+      "Fri27 Nov",
+      "Sat28 Nov",
+      "Sun29 Nov",
+      "Total",
+    ]);
+    expect([...table.querySelectorAll('tbody th[scope="row"]')].map((th) => th.textContent)).toEqual([
+      "Apollo",
+      "Hermes",
+    ]);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    expect(cell.getAttribute("aria-label")).toBe("Apollo, Monday 23 November");
+    expect(cell.getAttribute("inputmode")).toBe("decimal");
+    expect(cell.value).toBe("7.5");
+    expect(cell.readOnly).toBe(true); // approved
+    expect(get(root, "status-Apollo-2026-11-23").textContent).toBe("Approved");
+    expect(get(root, "status-Apollo-2026-11-24").textContent).toBe("Pending");
+    expect(get(root, "total-2026-11-24").textContent).toBe("2.25");
+    expect(get(root, "row-total-Apollo").textContent).toBe("7.75");
+    expect(get(root, "total-week").textContent).toBe("9.75");
+  });
+
+  it("saves a typed value with Enter, moves down, and updates the totals", async () => {
+    const { root, fake } = await weekWith([
+      own({ date: "2026-11-24", project: "Apollo", hours: 6 }),
+      own({ date: "2026-11-24", project: "Hermes", hours: 1 }),
+    ]);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-25");
+    await typeInto(cell, "7.5");
+    await press(cell, "Enter");
+    expect(document.activeElement).toBe(get(root, "cell-Hermes-2026-11-25"));
+    await waitFor(() => query(root, "status-Apollo-2026-11-25"), "saved status");
+    expect(fake.entries.find((e) => e.date === "2026-11-25")?.hours).toBe(7.5);
+    expect(get(root, "total-2026-11-25").textContent).toBe("7.5");
+    expect(get(root, "total-week").textContent).toBe("14.5");
+  });
+
+  it("keeps a failed save visible, marked unsaved, with Retry that reuses the idempotency key", async () => {
+    const { root, fake } = await weekWith();
+    fake.failNext("create_entry", { code: "offline", message: "The timesheet service cannot be reached." });
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-26");
+    await typeInto(cell, "3");
+    await press(cell, "Enter");
+    const retry = await waitForTestId(root, "retry-Apollo-2026-11-26");
+    expect(cell.value).toBe("3");
+    expect(cell.closest("td")?.textContent).toContain("Unsaved");
+    expect(get(root, "unsaved-bar").textContent).toContain("The timesheet service cannot be reached.");
+    expect(get(root, "message").textContent).toContain("is not saved");
+    expect(get(root, "total-week").textContent).toBe("9"); // the typed value still counts
+
+    await click(retry);
+    await waitFor(() => !query(root, "retry-Apollo-2026-11-26"), "retry done");
+    expect(query(root, "unsaved-bar")).toBeNull();
+    const keys = fake.calls.filter((c) => c.command === "create_entry").map((c) => c.args.idempotencyKey);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    expect(fake.entries.filter((e) => e.date === "2026-11-26")).toHaveLength(1);
+  });
+
+  it("marks invalid input and sends nothing; Escape reverts the cell", async () => {
+    const { root, fake } = await weekWith();
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    await typeInto(cell, "6.3");
+    await press(cell, "Enter");
+    expect(cell.getAttribute("aria-invalid")).toBe("true");
+    expect(describedText(cell)).toContain(".25");
+    expect(document.activeElement).toBe(cell); // stays on the invalid cell
+    expect(fake.calls.some((c) => c.command === "update_entry")).toBe(false);
+    await press(cell, "Escape");
+    expect(cell.value).toBe("6");
+    expect(cell.hasAttribute("aria-invalid")).toBe(false);
+  });
+
+  it("deletes an entry by clearing the cell or with its delete button", async () => {
+    const { root, fake } = await weekWith([
+      own({ date: "2026-11-24", project: "Apollo", hours: 6 }),
+      own({ date: "2026-11-25", project: "Apollo", hours: 2 }),
+    ]);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    await typeInto(cell, "");
+    await focus(get(root, "cell-Apollo-2026-11-25")); // leaving the cell commits it
+    await waitFor(() => fake.entries.length === 1, "first delete");
+    await click(get(root, "delete-Apollo-2026-11-25"));
+    await waitFor(() => fake.entries.length === 0, "second delete");
+    expect(query(root, "delete-Apollo-2026-11-25")).toBeNull();
+    expect(document.activeElement).toBe(get(root, "cell-Apollo-2026-11-25")); // not lost with the button
+    await waitFor(() => get(root, "total-week").textContent === "0", "totals");
+  });
+
+  it("moves between cells with the arrow keys", async () => {
+    const { root } = await weekWith([
+      own({ date: "2026-11-24", project: "Apollo", hours: 6 }),
+      own({ date: "2026-11-24", project: "Hermes", hours: 1 }),
+    ]);
+    const start = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    await focus(start);
+    start.setSelectionRange(0, start.value.length);
+    await press(start, "ArrowRight");
+    expect(document.activeElement).toBe(get(root, "cell-Apollo-2026-11-25"));
+    await press(document.activeElement as HTMLElement, "ArrowDown");
+    expect(document.activeElement).toBe(get(root, "cell-Hermes-2026-11-25"));
+    await press(document.activeElement as HTMLElement, "ArrowLeft");
+    expect(document.activeElement).toBe(get(root, "cell-Hermes-2026-11-24"));
+    await press(document.activeElement as HTMLElement, "ArrowUp");
+    expect(document.activeElement).toBe(start);
+  });
+
+  it("adds a row and moves between weeks", async () => {
+    const { root, fake } = await weekWith();
+    await typeInto(get<HTMLInputElement>(root, "new-project"), "x".repeat(101));
+    await click(get(root, "add-row"));
+    expect(root.querySelector("#new-project-error")?.textContent).toContain("100");
+    await typeInto(get<HTMLInputElement>(root, "new-project"), "Zeus");
+    await click(get(root, "add-row"));
+    expect(query(root, "cell-Zeus-2026-11-23")).not.toBeNull();
+    expect(get(root, "row-total-Zeus").textContent).toBe("0");
+
+    await click(get(root, "next-week"));
+    await waitFor(() => get(root, "week-heading").textContent === "Week 49 · 30 Nov – 6 Dec 2026", "next week");
+    await click(get(root, "prev-week"));
+    await click(get(root, "prev-week"));
+    await waitFor(() => get(root, "week-heading").textContent === "Week 47 · 16–22 Nov 2026", "previous week");
+    await click(get(root, "this-week"));
+    await waitFor(() => get(root, "week-heading").textContent?.startsWith("Week 48"), "this week");
+    expect(fake.calls.filter((c) => c.command === "list_entries").map((c) => c.args.from)).toContain("2026-11-30");
+  });
+
+  it("shows the auditor disabled controls that say which permission is missing", async () => {
+    const { root, fake } = await weekWith([own({ date: "2026-11-24", project: "Apollo", hours: 6 })], "auditor");
+    expect(get(root, "permissions").textContent).toBe("View");
+    const addRow = get<HTMLButtonElement>(root, "add-row");
+    expect(addRow.disabled).toBe(true);
+    expect(describedText(addRow)).toContain("Needs the create:timesheets permission");
+    expect(get<HTMLInputElement>(root, "new-project").disabled).toBe(true);
+
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    expect(cell.readOnly).toBe(true);
+    expect(describedText(cell)).toContain("Needs the create:timesheets permission");
+    const del = get<HTMLButtonElement>(root, "delete-Apollo-2026-11-24");
+    expect(del.disabled).toBe(true);
+    expect(describedText(del)).toContain("Needs the delete:timesheets permission");
+
+    const approvals = get<HTMLButtonElement>(root, "tab-approvals");
+    expect(approvals.disabled).toBe(true);
+    expect(describedText(approvals)).toBe("Needs the approve:timesheets permission");
+
+    await typeInto(cell, "8");
+    await press(cell, "Enter");
+    await settle();
+    expect(fake.calls.some((c) => c.command === "update_entry")).toBe(false);
+  });
+
+  it("says plainly when the backend answers forbidden anyway", async () => {
+    const { root, fake } = await weekWith();
+    fake.failNext("update_entry", { code: "forbidden", message: "insufficient_scope", scope: "create:timesheets" });
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    await typeInto(cell, "5");
+    await press(cell, "Enter");
+    const message = await waitFor(
+      () => query(root, "message")?.textContent?.includes("Not allowed") && get(root, "message"),
+      "forbidden message",
+    );
+    expect(message.getAttribute("role")).toBe("alert");
+    expect(message.textContent).toContain("create:timesheets permission");
+    expect(cell.value).toBe("5");
+  });
+
+  it("shows the several entries of one cell as a read-only sum with a note", async () => {
+    const { root } = await weekWith([
+      own({ date: "2026-11-24", project: "Apollo", hours: 2 }),
+      own({ date: "2026-11-24", project: "Apollo", hours: 1.25 }),
+    ]);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-24");
+    expect(cell.value).toBe("3.25");
+    expect(cell.readOnly).toBe(true);
+    expect(cell.closest("td")?.textContent).toContain("2 entries");
+  });
+});
