@@ -45,7 +45,8 @@ describe("Signing in", () => {
     expect(message.getAttribute("role")).toBe("alert");
     expect(message.textContent).toBe("Your sign-in expired or was revoked. Please sign in again.");
     expect(query(root, "sign-in")).not.toBeNull();
-    expect(get(root, "not-remembered")).not.toBeNull();
+    // Signed out, nothing is kept anywhere: "remembered" only speaks of a session.
+    expect(query(root, "not-remembered")).toBeNull();
   });
 
   it("signs out, and shows an offline banner while offline", async () => {

@@ -87,15 +87,35 @@ impl ApiClient {
 
     /// Adds an entry. Checked locally first; retried safely (one `Idempotency-Key`).
     pub async fn create_entry(&self, entry: &NewEntry) -> Result<Entry, Error> {
-        entry.validate().map_err(field_error)?;
-        let url = self.url(&["v1", "entries"])?;
         let key = uuid::Uuid::new_v4().to_string();
-        self.call(Method::POST, url, json(entry)?, Some(&key)).await
+        self.create_entry_once(entry, &key).await
+    }
+
+    /// Adds an entry under the caller's `idempotency_key`: the front end keeps one key
+    /// per edit, so a retry after a lost answer can never make a second entry.
+    pub async fn create_entry_once(
+        &self,
+        entry: &NewEntry,
+        idempotency_key: &str,
+    ) -> Result<Entry, Error> {
+        entry.validate().map_err(Error::from)?;
+        let valid_key = !idempotency_key.is_empty()
+            && idempotency_key.len() <= 255
+            && idempotency_key.bytes().all(|b| b.is_ascii_graphic());
+        if !valid_key {
+            return Err(Error::Invalid {
+                field: Some("Idempotency-Key".to_owned()),
+                message: "Idempotency-Key: must be 1 to 255 visible ASCII characters".to_owned(),
+            });
+        }
+        let url = self.url(&["v1", "entries"])?;
+        self.call(Method::POST, url, json(entry)?, Some(idempotency_key))
+            .await
     }
 
     /// Changes the fields present in `patch` of entry `id`.
     pub async fn update_entry(&self, id: &str, patch: &EntryPatch) -> Result<Entry, Error> {
-        patch.validate().map_err(field_error)?;
+        patch.validate().map_err(Error::from)?;
         let url = self.url(&["v1", "entries", id])?;
         self.call(Method::PATCH, url, json(patch)?, None).await
     }
@@ -269,13 +289,6 @@ struct Empty;
 impl<'de> serde::Deserialize<'de> for Empty {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         serde::de::IgnoredAny::deserialize(deserializer).map(|_| Empty)
-    }
-}
-
-fn field_error(e: timesheets_core::FieldError) -> Error {
-    Error::Invalid {
-        field: Some(e.field.to_owned()),
-        message: e.to_string(),
     }
 }
 

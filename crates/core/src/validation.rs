@@ -181,12 +181,18 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        assert_eq!(field(entry("2026-11-23", "Apollo", 7.5).validate()), "accepted");
+        assert_eq!(
+            field(entry("2026-11-23", "Apollo", 7.5).validate()),
+            "accepted"
+        );
         assert_eq!(field(entry("2026-02-30", "Apollo", 1.0).validate()), "date");
         assert_eq!(field(entry("2026-2-3", "Apollo", 1.0).validate()), "date");
         assert_eq!(field(entry("1969-12-31", "Apollo", 1.0).validate()), "date");
         assert_eq!(field(entry("2026-11-23", "  ", 1.0).validate()), "project");
-        assert_eq!(field(entry("2026-11-23", &"x".repeat(101), 1.0).validate()), "project");
+        assert_eq!(
+            field(entry("2026-11-23", &"x".repeat(101), 1.0).validate()),
+            "project"
+        );
         assert_eq!(field(entry("2026-11-23", "A", 0.0).validate()), "hours");
         assert_eq!(field(entry("2026-11-23", "A", 0.3).validate()), "hours");
         assert_eq!(field(entry("2026-11-23", "A", 24.25).validate()), "hours");
@@ -206,7 +212,11 @@ mod tests {
             ..EntryPatch::default()
         };
         assert_eq!(
-            patch.validate().ok().and_then(|p| p.hours).map(Hours::quarters),
+            patch
+                .validate()
+                .ok()
+                .and_then(|p| p.hours)
+                .map(Hours::quarters),
             Some(9)
         );
     }

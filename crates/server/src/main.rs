@@ -120,15 +120,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
 
-    let api = timesheets_api::ApiContext::connect(timesheets_api::Config {
-        issuer: issuer.clone(),
-        audience: audience.clone(),
-        accept_jwt_typ: args.accept_jwt_typ,
-        database_url: database_url.clone(),
-        ..timesheets_api::Config::default()
-    })
-    .await
-    .context("cannot open the API's database")?;
+    let mut api_config = timesheets_api::Config::new(&issuer, &audience, &database_url);
+    api_config.accept_jwt_typ = args.accept_jwt_typ;
+    let api = timesheets_api::ApiContext::connect(api_config)
+        .await
+        .context("cannot open the API's database")?;
     println!("Timesheet API: http://{api_addr} (trusting {issuer}, audience {audience})");
     println!("Database: {}", redact_password(&database_url));
     tasks.spawn(serve(api_listener, timesheets_api::router(api)));

@@ -3,7 +3,6 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Backend, SessionView } from "../backend/backend";
 import { AppError, describeError } from "../backend/errors";
 import type { SessionCommand } from "./App";
-import { NOT_REMEMBERED } from "./Notices";
 import { OfflineIcon, Spinner, WarningIcon } from "./icons";
 
 interface SignInProps {
@@ -102,11 +101,6 @@ export function SignInScreen({ backend, session, run: runCommand, unsavedCount }
         {session.offline && (
           <p class="notice-line">
             <OfflineIcon /> You are offline. Signing in needs a connection; the app keeps trying to reconnect.
-          </p>
-        )}
-        {!session.remembered && (
-          <p class="notice-line" data-testid="not-remembered">
-            <WarningIcon /> {NOT_REMEMBERED}
           </p>
         )}
         {unsavedCount > 0 && (
