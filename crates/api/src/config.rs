@@ -1,0 +1,106 @@
+//! What an operator decides: which issuer to trust, for which audience, and where
+//! the data lives.
+
+use std::time::Duration;
+
+/// The API's settings.
+///
+/// Build it with [`Config::new`], which fills in the defaults, then change fields as
+/// needed; every field is public so a binary can map flags and environment onto it.
+///
+/// Its `Debug` hides the database password, so the whole configuration can be
+/// logged at start-up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The exact `iss` every token must carry, e.g. `http://127.0.0.1:8081/`.
+    ///
+    /// Compared byte for byte: Auth0's issuer ends in a slash and a token from
+    /// `https://tenant.auth0.com` without it is a different issuer. Discovery is
+    /// fetched from `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The identifier of this API, which must appear in a token's `aud`.
+    ///
+    /// This is what tells an access token meant for us from an ID token (whose
+    /// audience is the client id) or a token for another API of the same tenant.
+    pub audience: String,
+    /// Also accept header `typ: JWT`, which Auth0's default token profile sends
+    /// instead of RFC 9068's `at+jwt`.
+    ///
+    /// Off by default: with it on, the audience check is what keeps ID tokens out.
+    pub accept_jwt_typ: bool,
+    /// Clock skew tolerated on `exp` and `nbf`. Default 30 s.
+    pub leeway: Duration,
+    /// `sqlite://path?mode=rwc` (the default kind) or `postgres://…`.
+    pub database_url: String,
+    /// The largest request body accepted, in bytes. Default 64 KiB: an entry is a
+    /// few hundred bytes, so anything near this is a mistake or an attack.
+    pub max_body_bytes: usize,
+    /// The least time between two fetches of the issuer's key set. Default 30 s.
+    ///
+    /// A token with an unknown `kid` triggers a refetch (the issuer may have
+    /// rotated its keys), but a flood of forged `kid`s must not turn the API into
+    /// a traffic amplifier against the issuer.
+    pub jwks_refresh_interval: Duration,
+}
+
+impl Config {
+    /// Settings for `issuer`, `audience` and `database_url`, with every other field
+    /// at its default.
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        database_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            accept_jwt_typ: false,
+            leeway: Duration::from_secs(30),
+            database_url: database_url.into(),
+            max_body_bytes: 64 * 1024,
+            jwks_refresh_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("accept_jwt_typ", &self.accept_jwt_typ)
+            .field("leeway", &self.leeway)
+            .field("database_url", &redacted(&self.database_url))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced, for logs.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("REDACTED"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => "<unparsable>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let config = Config::new("https://i/", "a", "postgres://app:hunter2@db:5432/ts");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("postgres://app:REDACTED@db:5432/ts"),
+            "{printed}"
+        );
+    }
+}

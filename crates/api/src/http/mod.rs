@@ -1,0 +1,155 @@
+//! The HTTP face of the API: the shared context, the routes, and the middleware.
+//!
+//! Each concept has its module and its own `router()`, merged here: [`entries`]
+//! (one's own entries), [`approvals`] (deciding others'), [`openapi`] (the
+//! document). [`auth`] and [`extract`] turn requests into typed, checked input;
+//! [`error`] turns every failure into a response.
+
+pub(crate) mod approvals;
+pub(crate) mod auth;
+pub(crate) mod entries;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod openapi;
+
+use crate::jwks::Jwks;
+use crate::store::Store;
+use crate::{Config, Error};
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, COOKIE};
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::routing::get;
+use axum::{middleware, Router};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::limit::{RequestBodyLimitLayer, ResponseBody};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// How long one request may take before it is answered 503 `timeout`.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every request shares: the configuration, the one database pool and the
+/// one cache of the issuer's keys. Cloning it is cheap (reference counts).
+#[derive(Clone)]
+pub struct ApiContext {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Store,
+    pub(crate) jwks: Arc<Jwks>,
+}
+
+impl ApiContext {
+    /// Opens the database (creating a SQLite file if missing), brings its schema up
+    /// to date, and prepares the key cache.
+    ///
+    /// The issuer is not contacted here: its keys are fetched on the first token,
+    /// so the API starts even while the identity provider does not answer yet.
+    pub async fn connect(config: Config) -> Result<Self, Error> {
+        if config.audience.is_empty() {
+            return Err(Error::Config("the audience must not be empty".into()));
+        }
+        if config.max_body_bytes == 0 {
+            return Err(Error::Config("max_body_bytes must be above 0".into()));
+        }
+        let jwks = Jwks::new(&config.issuer, config.jwks_refresh_interval)?;
+        let store = Store::connect(&config.database_url).await?;
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            jwks: Arc::new(jwks),
+        })
+    }
+}
+
+impl std::fmt::Debug for ApiContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiContext")
+            .field("issuer", &self.config.issuer)
+            .field("audience", &self.config.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Liveness: answers while the process serves requests; checks nothing else.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The API is up", body = String, content_type = "text/plain")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+/// One span per request, named by method, path and request id; never the query
+/// or the headers (the Authorization header is marked sensitive anyway).
+fn request_span(req: &Request<Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+/// Every route of the API with its middleware, ready to serve.
+///
+/// Layers run top to bottom on the way in: a request id is set (or kept) and
+/// echoed, the Authorization header is marked sensitive *before* tracing so no
+/// token is ever logged, one trace line is written per request, responses are
+/// marked `no-store` (they are personal), errors from the layers below are turned
+/// into JSON, and finally the timeout and the body limit apply.
+pub fn router(ctx: ApiContext) -> Router {
+    let max_body = ctx.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::document))
+        .merge(entries::router())
+        .merge(approvals::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    AUTHORIZATION,
+                    COOKIE,
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(()),
+                )
+                .layer(SetResponseHeaderLayer::overriding(
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .layer(middleware::map_response(error::json_errors))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                ))
+                // The timeout needs a response body it can make empty; the body
+                // limit's own body type cannot, so give it axum's.
+                .map_response(|r: Response<ResponseBody<Body>>| r.map(Body::new))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+        .with_state(ctx)
+}

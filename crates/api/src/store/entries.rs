@@ -1,0 +1,452 @@
+//! Entries: the queries behind each endpoint, each change with its audit row in the
+//! same transaction.
+
+use super::{touched, Store, WriteTx};
+use crate::Error;
+use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use timesheets_core::validation::{ValidEntry, ValidPatch};
+use timesheets_core::{Decision, Entry, Hours, Status};
+
+const COLUMNS: &str = "id, owner, owner_name, date, project, notes, quarters, status, \
+                       decided_by, decided_at, created_at, updated_at";
+
+/// The stored form of a date, which sorts as text.
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// The stored form of a time: fixed width (microseconds, `Z`), so it sorts as text.
+fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Now, at the precision stored, so a returned entry equals its stored self.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::Internal(format!("stored {what} does not parse: {value:?}"))
+}
+
+fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| corrupt("timestamp", value))
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<Entry, Error> {
+    let date: String = row.try_get("date")?;
+    let quarters: i64 = row.try_get("quarters")?;
+    let status: String = row.try_get("status")?;
+    let decided_at: Option<String> = row.try_get("decided_at")?;
+    let created_at: String = row.try_get("created_at")?;
+    let updated_at: String = row.try_get("updated_at")?;
+    Ok(Entry {
+        id: row.try_get("id")?,
+        owner: row.try_get("owner")?,
+        owner_name: row.try_get("owner_name")?,
+        date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| corrupt("date", &date))?,
+        project: row.try_get("project")?,
+        notes: row.try_get("notes")?,
+        hours: u16::try_from(quarters)
+            .map(Hours::from_quarters)
+            .map_err(|_| corrupt("hours", &quarters.to_string()))?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        decided_by: row.try_get("decided_by")?,
+        decided_at: decided_at.as_deref().map(parse_time).transpose()?,
+        created_at: parse_time(&created_at)?,
+        updated_at: parse_time(&updated_at)?,
+    })
+}
+
+/// Why an entry is on record as it is, for the audit trail.
+fn audit_detail(entry: &Entry) -> serde_json::Value {
+    serde_json::json!({
+        "owner": entry.owner,
+        "date": entry.date,
+        "project": entry.project,
+        "hours": entry.hours,
+        "status": entry.status,
+    })
+}
+
+/// What a create produced.
+pub(crate) enum Created {
+    /// A new entry.
+    New(Entry),
+    /// The entry a previous request with the same idempotency key created, as it
+    /// was answered then.
+    Replayed(Entry),
+}
+
+impl Created {
+    /// The entry to answer with.
+    pub(crate) fn into_entry(self) -> Entry {
+        match self {
+            Created::New(e) | Created::Replayed(e) => e,
+        }
+    }
+}
+
+/// The fingerprint of a create request, to tell a retry from a different request
+/// that reuses a key. Taken over the validated form, so formatting does not count.
+fn request_hash(entry: &ValidEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!([
+        date_text(entry.date),
+        entry.project,
+        entry.notes,
+        entry.hours.quarters(),
+    ]);
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// `owner`'s entries from `from` to `to` inclusive, by date then project.
+    pub(crate) async fn own_entries(
+        &self,
+        owner: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Entry>, Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND date >= $2 AND date <= $3 \
+             ORDER BY date, project, created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(date_text(from))
+            .bind(date_text(to))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Everyone else's pending entries, optionally within dates, by owner then date.
+    pub(crate) async fn awaiting_decision(
+        &self,
+        decider: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Entry>, Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries \
+             WHERE status = 'pending' AND owner <> $1 AND date >= $2 AND date <= $3 \
+             ORDER BY owner, date, project, created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(decider)
+            .bind(from.map_or_else(|| "0000-01-01".to_owned(), date_text))
+            .bind(to.map_or_else(|| "9999-12-31".to_owned(), date_text))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Refuses when `owner` would book more than a day on `date` with `quarters`
+    /// more, not counting the entry `except` (the one being edited).
+    async fn check_day(
+        w: &mut WriteTx,
+        owner: &str,
+        date: NaiveDate,
+        add: Hours,
+        except: &str,
+    ) -> Result<(), Error> {
+        // CAST: PostgreSQL sums BIGINT to NUMERIC, which Any cannot read.
+        let booked: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(quarters), 0) AS BIGINT) FROM entries \
+             WHERE owner = $1 AND date = $2 AND id <> $3",
+        )
+        .bind(owner)
+        .bind(date_text(date))
+        .bind(except)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let total = booked.saturating_add(i64::from(add.quarters()));
+        if total > i64::from(Hours::DAY.quarters()) {
+            let booked_hours = booked as f64 / 4.0;
+            return Err(Error::invalid(
+                "hours",
+                format!(
+                    "{date} already has {booked_hours} hours booked; one person can book at most 24 hours a day"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn audit(
+        w: &mut WriteTx,
+        actor: &str,
+        action: &str,
+        entry_id: &str,
+        detail: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, entry_id, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(time_text(at))
+        .bind(actor)
+        .bind(action)
+        .bind(entry_id)
+        .bind(detail.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn find(w: &mut WriteTx, id: &str) -> Result<Option<Entry>, Error> {
+        let sql = format!("SELECT {COLUMNS} FROM entries WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    /// Finds `id` if `owner` owns it; someone else's entry is "not found", so its
+    /// existence is never revealed.
+    async fn find_own(w: &mut WriteTx, owner: &str, id: &str) -> Result<Entry, Error> {
+        match Self::find(w, id).await? {
+            Some(entry) if entry.owner == owner => Ok(entry),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Creates an entry for `owner`, pending, within the day limit.
+    ///
+    /// With an idempotency key, the first request's answer is stored with the key
+    /// in the same transaction; a retry gets that answer back, and the same key
+    /// with a different request is refused.
+    pub(crate) async fn create(
+        &self,
+        owner: &str,
+        owner_name: &str,
+        entry: ValidEntry,
+        idempotency_key: Option<&str>,
+    ) -> Result<Created, Error> {
+        let mut w = self.begin_write(Some(owner)).await?;
+        let hash = request_hash(&entry);
+        if let Some(key) = idempotency_key {
+            let previous = sqlx::query(
+                "SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND idem_key = $2",
+            )
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if let Some(row) = previous {
+                let previous_hash: String = row.try_get("request_hash")?;
+                if previous_hash != hash {
+                    return Err(Error::invalid(
+                        "Idempotency-Key",
+                        "this key was already used for a different entry",
+                    ));
+                }
+                let response: String = row.try_get("response")?;
+                let entry = serde_json::from_str(&response)
+                    .map_err(|_| corrupt("idempotent response", &response))?;
+                return Ok(Created::Replayed(entry));
+            }
+        }
+        Self::check_day(&mut w, owner, entry.date, entry.hours, "").await?;
+        let at = now();
+        let created = Entry {
+            id: uuid::Uuid::new_v4().to_string(),
+            owner: owner.to_owned(),
+            owner_name: owner_name.to_owned(),
+            date: entry.date,
+            project: entry.project,
+            notes: entry.notes,
+            hours: entry.hours,
+            status: Status::Pending,
+            decided_by: None,
+            decided_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        sqlx::query(
+            "INSERT INTO entries (id, owner, owner_name, date, project, notes, quarters, status, \
+             decided_by, decided_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $10)",
+        )
+        .bind(&created.id)
+        .bind(&created.owner)
+        .bind(&created.owner_name)
+        .bind(date_text(created.date))
+        .bind(&created.project)
+        .bind(&created.notes)
+        .bind(i64::from(created.hours.quarters()))
+        .bind(created.status.as_str())
+        .bind(time_text(at))
+        .bind(time_text(at))
+        .execute(&mut *w.tx)
+        .await?;
+        Self::audit(
+            &mut w,
+            owner,
+            "create",
+            &created.id,
+            audit_detail(&created),
+            at,
+        )
+        .await?;
+        if let Some(key) = idempotency_key {
+            let response = serde_json::to_string(&created)
+                .map_err(|e| Error::Internal(format!("entry does not serialize: {e}")))?;
+            sqlx::query(
+                "INSERT INTO idempotency_keys (owner, idem_key, request_hash, entry_id, response, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(owner)
+            .bind(key)
+            .bind(&hash)
+            .bind(&created.id)
+            .bind(response)
+            .bind(time_text(at))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(unique_is_conflict)?;
+        }
+        w.commit().await?;
+        Ok(Created::New(created))
+    }
+
+    /// Edits `owner`'s entry `id`. A rejected entry goes back to pending (a new
+    /// version asks for a new decision); an approved one is frozen.
+    pub(crate) async fn update(
+        &self,
+        owner: &str,
+        id: &str,
+        patch: ValidPatch,
+    ) -> Result<Entry, Error> {
+        let mut w = self.begin_write(Some(owner)).await?;
+        let before = Self::find_own(&mut w, owner, id).await?;
+        if before.status == Status::Approved {
+            return Err(Error::Conflict("an approved entry cannot be changed"));
+        }
+        let at = now();
+        let after = Entry {
+            date: patch.date.unwrap_or(before.date),
+            project: patch.project.unwrap_or_else(|| before.project.clone()),
+            notes: patch.notes.unwrap_or_else(|| before.notes.clone()),
+            hours: patch.hours.unwrap_or(before.hours),
+            status: Status::Pending,
+            decided_by: None,
+            decided_at: None,
+            updated_at: at,
+            ..before.clone()
+        };
+        Self::check_day(&mut w, owner, after.date, after.hours, id).await?;
+        // The status condition guards against a decision that landed after we read
+        // (PostgreSQL re-checks it against the row as committed).
+        let result = sqlx::query(
+            "UPDATE entries SET date = $1, project = $2, notes = $3, quarters = $4, \
+             status = 'pending', decided_by = NULL, decided_at = NULL, updated_at = $5 \
+             WHERE id = $6 AND owner = $7 AND status <> 'approved'",
+        )
+        .bind(date_text(after.date))
+        .bind(&after.project)
+        .bind(&after.notes)
+        .bind(i64::from(after.hours.quarters()))
+        .bind(time_text(at))
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *w.tx)
+        .await?;
+        if !touched(&result) {
+            return Err(Error::Conflict("an approved entry cannot be changed"));
+        }
+        let detail = serde_json::json!({
+            "before": audit_detail(&before),
+            "after": audit_detail(&after),
+        });
+        Self::audit(&mut w, owner, "edit", id, detail, at).await?;
+        w.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes `owner`'s entry `id`, unless it is approved.
+    pub(crate) async fn delete(&self, owner: &str, id: &str) -> Result<(), Error> {
+        let mut w = self.begin_write(Some(owner)).await?;
+        let entry = Self::find_own(&mut w, owner, id).await?;
+        if entry.status == Status::Approved {
+            return Err(Error::Conflict("an approved entry cannot be deleted"));
+        }
+        let result = sqlx::query(
+            "DELETE FROM entries WHERE id = $1 AND owner = $2 AND status <> 'approved'",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *w.tx)
+        .await?;
+        if !touched(&result) {
+            return Err(Error::Conflict("an approved entry cannot be deleted"));
+        }
+        Self::audit(&mut w, owner, "delete", id, audit_detail(&entry), now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Approves or rejects someone else's pending entry `id`.
+    pub(crate) async fn decide(
+        &self,
+        decider: &str,
+        id: &str,
+        decision: Decision,
+    ) -> Result<Entry, Error> {
+        let mut w = self.begin_write(None).await?;
+        let before = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
+        if before.owner == decider {
+            return Err(Error::Forbidden("nobody decides their own entries"));
+        }
+        if before.status != Status::Pending {
+            return Err(Error::Conflict("the entry has already been decided"));
+        }
+        let at = now();
+        let status = decision.status();
+        let result = sqlx::query(
+            "UPDATE entries SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3 \
+             WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(decider)
+        .bind(time_text(at))
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        if !touched(&result) {
+            return Err(Error::Conflict("the entry has already been decided"));
+        }
+        let after = Entry {
+            status,
+            decided_by: Some(decider.to_owned()),
+            decided_at: Some(at),
+            updated_at: at,
+            ..before
+        };
+        let action = match decision {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        };
+        Self::audit(&mut w, decider, action, id, audit_detail(&after), at).await?;
+        w.commit().await?;
+        Ok(after)
+    }
+}
+
+/// A unique violation means a concurrent request won a race the locks should have
+/// prevented (e.g. another process without them); the client may simply retry.
+fn unique_is_conflict(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::Conflict("a concurrent request made the same change; retry")
+        }
+        _ => Error::Database(e),
+    }
+}

@@ -1,0 +1,221 @@
+//! Storage: one pool, one set of queries, two databases.
+//!
+//! sqlx's `Any` driver lets SQLite (the default, a file) and PostgreSQL share
+//! every query, so both run the same tests. What differs is kept here, in one
+//! place: the migrations folder, the connection settings, and how a writing
+//! transaction keeps concurrent writers of one person apart (the 24-hour rule and
+//! idempotency keys are read-then-write checks and need that).
+//!
+//! Column types are chosen for `Any`, which knows only integers, floats, text and
+//! bytes: ids are TEXT UUIDs, dates TEXT `YYYY-MM-DD`, timestamps TEXT RFC 3339,
+//! hours INTEGER quarter hours.
+
+mod entries;
+
+use crate::Error;
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A local file; one writer at a time.
+    Sqlite,
+    /// A server; row and advisory locks.
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Self, Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::Config(
+                "the database URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// The database: the one pool of the process and what it takes to write safely.
+#[derive(Clone)]
+pub(crate) struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time anyway; queueing writers here, in process,
+    /// spares them SQLite's sleep-and-retry busy handler. Other processes are kept
+    /// in order by `BEGIN IMMEDIATE` and the busy timeout.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// A transaction that may write, holding whatever lock keeps it apart from other
+/// writers of the same person until it commits or is dropped (rolled back).
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Makes the changes permanent and releases the lock.
+    pub(crate) async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Adds `mode=rwc` to a SQLite URL that does not choose a mode, so a fresh data
+/// directory works on the first start.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Creates the directory a SQLite file is to live in, so a first start in a fresh
+/// data directory works (SQLite creates the file, not its folders).
+fn create_sqlite_dir(url: &str) -> Result<(), Error> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or("");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// The advisory lock key of one person on PostgreSQL: the first 8 bytes of the
+/// SHA-256 of their subject. Stable across processes and versions, unlike `Hash`.
+fn owner_lock_key(owner: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(owner.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+impl Store {
+    /// Opens the pool for `url` and brings the schema up to date.
+    pub(crate) async fn connect(url: &str) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                create_sqlite_dir(url)?;
+                options
+                    // Readers run in parallel under WAL; writers queue on the mutex.
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // busy_timeout first: switching to WAL may have to wait.
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&sqlite_url(url))
+                    .await?
+            }
+            // Enough for a small team; each writer holds one while it waits for its
+            // person's lock, so the rest stay free for reads.
+            Backend::Postgres => options.max_connections(10).connect(url).await?,
+        };
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&pool).await?;
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Begins a transaction that may write.
+    ///
+    /// With `owner`, it is serialised with every other writing transaction for
+    /// that person, so "sum the day, then insert" cannot interleave: on PostgreSQL
+    /// through a transaction-scoped advisory lock on the person; on SQLite through
+    /// the in-process writer queue and `BEGIN IMMEDIATE`, which takes the write
+    /// lock up front (a deferred transaction that reads first and writes later can
+    /// fail with SQLITE_BUSY instead of waiting).
+    pub(crate) async fn begin_write(&self, owner: Option<&str>) -> Result<WriteTx, Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let writer = Arc::clone(&self.sqlite_writer).lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _writer: Some(writer),
+                })
+            }
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                if let Some(owner) = owner {
+                    // Selected through FROM so the row has a type Any can read.
+                    sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                        .bind(owner_lock_key(owner))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(WriteTx { tx, _writer: None })
+            }
+        }
+    }
+}
+
+/// Whether a write touched a row; conditional updates use it to detect a race lost.
+fn touched(result: &AnyQueryResult) -> bool {
+    result.rows_affected() > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        assert_eq!(sqlite_url("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(
+            sqlite_url("sqlite://a.db?x=1"),
+            "sqlite://a.db?x=1&mode=rwc"
+        );
+        assert_eq!(sqlite_url("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
+        assert!(Backend::of("mysql://x").is_err());
+        assert_eq!(Backend::of("postgresql://x").ok(), Some(Backend::Postgres));
+    }
+
+    #[test]
+    fn sqlite_folders_are_created() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("a/b/t.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        assert!(create_sqlite_dir(&url).is_ok());
+        assert!(dir.path().join("a/b").is_dir());
+        assert!(create_sqlite_dir("sqlite::memory:").is_ok());
+    }
+
+    #[test]
+    fn lock_keys_are_stable() {
+        assert_eq!(owner_lock_key("alice"), owner_lock_key("alice"));
+        assert_ne!(owner_lock_key("alice"), owner_lock_key("bob"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Behavioural tests of the timesheet API, over real HTTP, each scenario run on
+//! SQLite and on PostgreSQL (see `support::POSTGRES_ENV`).
+
+mod support;
+
+mod approvals;
+mod auth;
+mod concurrency;
+mod entries;
+mod openapi;
+mod properties;

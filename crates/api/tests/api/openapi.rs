@@ -1,0 +1,56 @@
+//! The OpenAPI document is served, without a token, and describes the API.
+
+use crate::both_backends;
+use crate::support::{Backend, TestApp};
+use reqwest::Method;
+
+both_backends!(openapi_document_lists_every_path);
+
+async fn openapi_document_lists_every_path(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let reply = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let doc = &reply.json;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method, scope) in [
+        ("/v1/entries", "get", Some("read:timesheets")),
+        ("/v1/entries", "post", Some("create:timesheets")),
+        ("/v1/entries/{id}", "patch", Some("create:timesheets")),
+        ("/v1/entries/{id}", "delete", Some("delete:timesheets")),
+        ("/v1/approvals", "get", Some("approve:timesheets")),
+        (
+            "/v1/entries/{id}/decision",
+            "post",
+            Some("approve:timesheets"),
+        ),
+        ("/healthz", "get", None),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} missing");
+        if let Some(scope) = scope {
+            assert_eq!(op["security"][0]["bearer"][0], scope, "{method} {path}");
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for schema in [
+        "Entry",
+        "EntryList",
+        "NewEntry",
+        "EntryPatch",
+        "DecisionRequest",
+        "ErrorBody",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
+    }
+    let params = doc["paths"]["/v1/entries"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["from", "to"]);
+}
