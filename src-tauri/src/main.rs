@@ -20,8 +20,10 @@ use timesheets_client::{keyring, Client, ClientConfig};
 const SESSION_CHANGED: &str = "session-changed";
 
 fn main() {
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -70,7 +70,10 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -115,7 +118,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let audience = audience.clone().unwrap_or_else(|| DEV_AUDIENCE.to_owned());
             let idp = start_idp(&args, issuer.clone(), &data_dir, &audience).await?;
             println!("Development identity provider: {issuer}");
-            tasks.spawn(serve(idp_listener, idp.router()));
+            tasks.spawn(serve(idp_listener, with_request_log(idp.router())));
             (issuer.to_string(), audience)
         }
     };
@@ -169,6 +172,33 @@ async fn start_idp(
         .await
         .context("cannot start the development identity provider")
 }
+
+/// One log line per request to the identity provider, as the API writes: method,
+/// path and status only. Never the query (it carries `state` and the PKCE challenge)
+/// nor a header (cookies, Basic credentials), and bodies are capped.
+fn with_request_log(router: axum::Router) -> axum::Router {
+    use tower_http::trace::{DefaultOnResponse, TraceLayer};
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                        tracing::info_span!(
+                            "idp_request",
+                            method = %req.method(),
+                            path = %req.uri().path(),
+                        )
+                    })
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                    .on_failure(()),
+            )
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(IDP_MAX_BODY)),
+    )
+}
+
+/// The largest request the identity provider reads: its forms are a few hundred bytes.
+const IDP_MAX_BODY: usize = 16 * 1024;
 
 async fn serve(listener: TcpListener, router: axum::Router) -> anyhow::Result<()> {
     axum::serve(listener, router)
