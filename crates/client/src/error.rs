@@ -167,6 +167,16 @@ impl Serialize for Error {
     }
 }
 
+impl From<timesheets_core::FieldError> for Error {
+    /// A rule of `timesheets-core` refused an input before any request was sent.
+    fn from(e: timesheets_core::FieldError) -> Self {
+        Error::Invalid {
+            field: Some(e.field.to_owned()),
+            message: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,15 +199,5 @@ mod tests {
         );
         assert_eq!(Error::config("TIMESHEETS_ISSUER", "bad").code(), "unknown");
         assert_eq!(Error::offline("x").code(), "offline");
-    }
-}
-
-impl From<timesheets_core::FieldError> for Error {
-    /// A rule of `timesheets-core` refused an input before any request was sent.
-    fn from(e: timesheets_core::FieldError) -> Self {
-        Error::Invalid {
-            field: Some(e.field.to_owned()),
-            message: e.to_string(),
-        }
     }
 }

@@ -7,6 +7,13 @@
 //! token is never stored anywhere (it lives in memory only, and would not fit in a
 //! Windows credential anyway).
 //!
+//! One other secret needs to outlive the process: a sign-in in progress (its PKCE
+//! verifier, `state` and `nonce`), because the OS may start the app afresh with the
+//! sign-in link when the person closed it while the browser was open. It goes into
+//! a second entry next to the refresh token, opened with
+//! [`CredentialStore::sibling`] and [`PENDING_SIGN_IN_SLOT`], so the two never
+//! overwrite each other and each keeps the keyring's protection.
+//!
 //! keyring 3 quietly falls back to an in-memory mock when built without its
 //! platform features; the workspace turns them on, and this module treats a keyring
 //! that does not answer as a loud event: the session then works for this run only,
@@ -15,6 +22,7 @@
 
 use crate::config::ClientConfig;
 use crate::secret::Secret;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Keeps the refresh token between runs.
@@ -27,7 +35,25 @@ pub trait CredentialStore: Send + Sync + 'static {
     fn save(&self, refresh_token: &Secret<String>) -> Result<(), StoreError>;
     /// Removes the stored refresh token; removing nothing is not an error.
     fn delete(&self) -> Result<(), StoreError>;
+
+    /// Another entry of the same kind next to this one, for another secret of the
+    /// same issuer and client, named by `slot` (e.g. [`PENDING_SIGN_IN_SLOT`]).
+    /// Opening the same slot twice, even from another handle on the same entry
+    /// (another run of the app), must reach the same entry.
+    ///
+    /// `None`, the default, means this store keeps nothing else: what would go
+    /// there then lives in memory for this run only. A store that cannot answer
+    /// may still return an entry whose calls fail; callers treat both alike.
+    fn sibling(&self, slot: &str) -> Option<Arc<dyn CredentialStore>> {
+        let _ = slot;
+        None
+    }
 }
+
+/// The slot of the sign-in in progress (see [`CredentialStore::sibling`]): its
+/// PKCE verifier, `state` and `nonce`, kept so a cold start from the sign-in link
+/// can finish it. Single use, deleted as soon as the sign-in ends either way.
+pub const PENDING_SIGN_IN_SLOT: &str = "pending-sign-in";
 
 /// The keyring failed. Messages never contain the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,16 +87,28 @@ impl From<::keyring::Error> for StoreError {
 /// The refresh token in the OS keyring, under service `com.example.timesheets`
 /// (configurable) and user `"{issuer} {client_id}"`, so that switching provider or
 /// client never picks up another's token.
+///
+/// Its [`sibling`](CredentialStore::sibling) entries use the same service and user
+/// `"{issuer} {client_id} {slot}"`.
 pub struct KeyringStore {
     entry: ::keyring::Entry,
+    service: String,
+    user: String,
 }
 
 impl KeyringStore {
     /// The entry for this service, issuer and client.
     pub fn new(service: &str, issuer: &str, client_id: &str) -> Result<Self, StoreError> {
-        let user = format!("{issuer} {client_id}");
+        Self::for_user(service, format!("{issuer} {client_id}"))
+    }
+
+    fn for_user(service: &str, user: String) -> Result<Self, StoreError> {
         let entry = ::keyring::Entry::new(service, &user)?;
-        Ok(KeyringStore { entry })
+        Ok(KeyringStore {
+            entry,
+            service: service.to_owned(),
+            user,
+        })
     }
 
     /// The entry for `config`.
@@ -98,12 +136,27 @@ impl CredentialStore for KeyringStore {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn sibling(&self, slot: &str) -> Option<Arc<dyn CredentialStore>> {
+        match Self::for_user(&self.service, format!("{} {slot}", self.user)) {
+            Ok(store) => Some(Arc::new(store)),
+            Err(e) => {
+                tracing::warn!(error = %e, slot, "cannot open a second keyring entry");
+                None
+            }
+        }
+    }
 }
 
 /// A store in memory: for tests, and this run's fallback when no keyring answers.
+///
+/// Its [`sibling`](CredentialStore::sibling) entries live inside it, so two
+/// clients given the same `Arc<MemoryStore>` share them as two runs of the app
+/// share the keyring.
 #[derive(Default)]
 pub struct MemoryStore {
     slot: Mutex<Option<Secret<String>>>,
+    siblings: Mutex<HashMap<String, Arc<MemoryStore>>>,
 }
 
 impl MemoryStore {
@@ -139,6 +192,12 @@ impl CredentialStore for MemoryStore {
         *slot = None;
         Ok(())
     }
+
+    fn sibling(&self, slot: &str) -> Option<Arc<dyn CredentialStore>> {
+        let mut siblings = self.siblings.lock().ok()?;
+        let sibling = siblings.entry(slot.to_owned()).or_default().clone();
+        Some(sibling)
+    }
 }
 
 /// A store that refuses everything, standing in when the keyring entry could not
@@ -158,7 +217,8 @@ impl CredentialStore for Unusable {
 }
 
 /// The OS keyring for `config`; if its entry cannot be made, a store whose every
-/// call fails, which the session reports as "not remembered".
+/// call fails, which the session reports as "not remembered" (and which has no
+/// sibling, so a sign-in in progress then lives in memory only).
 pub fn system_store(config: &ClientConfig) -> Arc<dyn CredentialStore> {
     match KeyringStore::for_config(config) {
         Ok(store) => Arc::new(store),
@@ -334,5 +394,39 @@ mod tests {
     fn keyring_errors_never_print_the_stored_bytes() {
         let error = StoreError::from(::keyring::Error::BadEncoding(b"rt-secret".to_vec()));
         assert!(!format!("{error} {error:?}").contains("rt-secret"));
+    }
+
+    #[test]
+    fn a_memory_store_keeps_siblings_apart_and_shared() {
+        let store = MemoryStore::new();
+        let pending = store
+            .sibling(PENDING_SIGN_IN_SLOT)
+            .unwrap_or_else(|| panic!("no sibling"));
+        assert!(pending.save(&token("pending")).is_ok());
+        assert!(store.save(&token("rt-1")).is_ok());
+        // Opened again (another client over the same store): the same entry.
+        let again = store
+            .sibling(PENDING_SIGN_IN_SLOT)
+            .unwrap_or_else(|| panic!("no sibling"));
+        let loaded = again.load().ok().flatten();
+        assert_eq!(
+            loaded.as_ref().map(|t| t.expose().as_str()),
+            Some("pending")
+        );
+        // Neither overwrites the other.
+        let loaded = store.load().ok().flatten();
+        assert_eq!(loaded.as_ref().map(|t| t.expose().as_str()), Some("rt-1"));
+        assert!(again.delete().is_ok());
+        assert!(matches!(pending.load(), Ok(None)));
+        let loaded = store.load().ok().flatten();
+        assert_eq!(loaded.as_ref().map(|t| t.expose().as_str()), Some("rt-1"));
+        // Another slot is another entry.
+        let other = store
+            .sibling("other")
+            .unwrap_or_else(|| panic!("no sibling"));
+        assert!(pending.save(&token("pending")).is_ok());
+        assert!(matches!(other.load(), Ok(None)));
+        // A store that keeps no siblings says so.
+        assert!(Silent.sibling(PENDING_SIGN_IN_SLOT).is_none());
     }
 }

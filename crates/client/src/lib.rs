@@ -8,7 +8,8 @@
 //! - [`discovery`]: the provider's metadata and signing keys, fetched and cached;
 //! - [`sign_in`]: one browser sign-in, Authorization Code + PKCE ([`PendingSignIn`]);
 //! - [`session`]: the tokens, their renewal, and what the UI may see ([`SessionView`]);
-//! - [`keyring`]: where the refresh token is kept between runs ([`CredentialStore`]);
+//! - [`keyring`]: where the refresh token, and a sign-in in progress, are kept between
+//!   runs ([`CredentialStore`]), so the sign-in link works even when it starts the app;
 //! - [`api`]: the timesheet API's endpoints, with the bearer token attached ([`ApiClient`]);
 //! - [`browser`]: how the authorize page is opened ([`Browser`]);
 //! - [`secret`]: values that must never be printed ([`Secret`]);
@@ -26,6 +27,7 @@ pub mod discovery;
 pub mod error;
 mod id_token;
 pub mod keyring;
+mod parked;
 pub mod secret;
 pub mod session;
 pub mod sign_in;

@@ -19,6 +19,13 @@
 //!   sign-in.").
 //!
 //! Then the ID token is checked (signature, issuer, audience, expiry, nonce).
+//!
+//! A pending sign-in can also be written down and read back as small JSON, for
+//! the keyring (see [`CredentialStore::sibling`](crate::CredentialStore::sibling)): the
+//! person may close the app while the browser is open, and the OS then starts it
+//! afresh with the link. Read back, it must belong to the same issuer, client and
+//! redirect URI, and it keeps its original ten minutes (counted in wall-clock time
+//! from when it was made); every check above applies to it unchanged.
 
 use crate::config::ClientConfig;
 use crate::discovery::{Provider, ProviderMetadata, TokenTransport, TransportError};
@@ -29,7 +36,8 @@ use oauth2::basic::BasicErrorResponseType;
 use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RequestTokenError, Scope,
 };
-use std::time::{Duration, Instant};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant, SystemTime};
 use subtle::ConstantTimeEq;
 use url::Url;
 
@@ -44,7 +52,11 @@ pub struct PendingSignIn {
     verifier: PkceCodeVerifier,
     redirect_uri: Url,
     issuer: String,
+    client_id: String,
     iss_required: bool,
+    /// Wall-clock seconds since the Unix epoch: what survives a restart.
+    created_at: u64,
+    /// Monotonic: what this run checks, immune to the clock being changed meanwhile.
     expires_at: Instant,
 }
 
@@ -53,8 +65,86 @@ impl std::fmt::Debug for PendingSignIn {
         f.debug_struct("PendingSignIn")
             .field("redirect_uri", &self.redirect_uri.as_str())
             .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
+}
+
+/// The version of [`Stored`]; an entry of another version is not read.
+const STORED_VERSION: u32 = 1;
+
+/// How far in the future a stored sign-in's creation time may lie (the clock was
+/// set back a little) before the entry is distrusted.
+const CLOCK_SLACK: u64 = 60;
+
+/// A pending sign-in as the keyring keeps it. Holds secrets in plain `String`s, so
+/// it has no `Debug`, lives only while being converted, and its serde errors are
+/// never printed (serde_json quotes the offending value in them).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    state: String,
+    nonce: String,
+    verifier: String,
+    created_at: u64,
+    redirect_uri: String,
+    issuer: String,
+    client_id: String,
+    /// Whether the provider promised RFC 9207's `iss`: kept so a cold start can
+    /// apply the same check without asking the provider first (no request before
+    /// the link is accepted).
+    iss_required: bool,
+}
+
+/// Only the `state` of a stored sign-in, to tell whether it is a given one.
+#[derive(Deserialize)]
+struct StoredState {
+    state: String,
+}
+
+/// Why a stored sign-in cannot be used. None of them names a stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoredProblem {
+    /// Not JSON of the known shape and version, or a value that cannot be right
+    /// (empty `state`, a verifier RFC 7636 would not allow, a bad URL).
+    Unreadable,
+    /// It was started for another issuer, client or redirect URI.
+    OtherApp,
+    /// Its creation time lies in the future: the clock cannot be trusted to say
+    /// how old it is.
+    FromTheFuture,
+}
+
+impl StoredProblem {
+    /// A few words for the log.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            StoredProblem::Unreadable => "unreadable",
+            StoredProblem::OtherApp => "started for another issuer, client or redirect URI",
+            StoredProblem::FromTheFuture => "created in the future",
+        }
+    }
+}
+
+/// Whether `stored` is the sign-in whose `state` is `state` (compared in constant
+/// time); `None` when `stored` is unreadable, so belongs to no sign-in.
+pub(crate) fn stored_state_is(stored: &Secret<String>, state: &Secret<String>) -> Option<bool> {
+    let stored: StoredState = serde_json::from_str(stored.expose()).ok()?;
+    Some(
+        stored
+            .state
+            .as_bytes()
+            .ct_eq(state.expose().as_bytes())
+            .into(),
+    )
+}
+
+/// Seconds since the Unix epoch (0 for a clock set before 1970, which makes
+/// anything created then look long expired).
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Builds the authorize URL and the pending sign-in that goes with it.
@@ -86,7 +176,9 @@ pub fn start(config: &ClientConfig, metadata: &ProviderMetadata) -> (Url, Pendin
         verifier,
         redirect_uri: config.redirect_uri.clone(),
         issuer: config.issuer.clone(),
+        client_id: config.client_id.clone(),
         iss_required: metadata.authorization_response_iss_parameter_supported,
+        created_at: unix_seconds(SystemTime::now()),
         expires_at: Instant::now() + PENDING_LIFETIME,
     };
     (url, pending)
@@ -133,6 +225,89 @@ impl PendingSignIn {
     /// arriving later matches nothing.
     pub fn cancel(self) {
         tracing::info!("sign-in cancelled");
+    }
+
+    /// This sign-in as small JSON for the keyring (`state`, `nonce`, `verifier`,
+    /// `created_at` in Unix seconds, `redirect_uri`, `issuer`, and the client id),
+    /// wrapped in a [`Secret`] at once: the verifier is what makes a stolen code
+    /// useless, so the text must never reach a log.
+    pub(crate) fn to_stored(&self) -> Option<Secret<String>> {
+        let stored = Stored {
+            v: STORED_VERSION,
+            state: self.state.expose().clone(),
+            nonce: self.nonce.expose().clone(),
+            verifier: self.verifier.secret().clone(),
+            created_at: self.created_at,
+            redirect_uri: self.redirect_uri.as_str().to_owned(),
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            iss_required: self.iss_required,
+        };
+        match serde_json::to_string(&stored) {
+            Ok(json) => Some(Secret::new(json)),
+            Err(e) => {
+                // Cannot happen for strings and numbers; the error names no value.
+                tracing::warn!(error = %e, "cannot write the sign-in down");
+                None
+            }
+        }
+    }
+
+    /// Reads back a sign-in written by [`to_stored`](Self::to_stored), in this run
+    /// or an earlier one, for `config`, as of `now`.
+    ///
+    /// One that is more than ten minutes old is returned all the same, already
+    /// expired, so that its own link is told "took longer than ten minutes" (and a
+    /// foreign link "not ours") by the same [`check`](Self::check) as always.
+    pub(crate) fn from_stored(
+        stored: &Secret<String>,
+        config: &ClientConfig,
+        now: SystemTime,
+    ) -> Result<PendingSignIn, StoredProblem> {
+        let stored: Stored =
+            serde_json::from_str(stored.expose()).map_err(|_| StoredProblem::Unreadable)?;
+        if stored.v != STORED_VERSION {
+            return Err(StoredProblem::Unreadable);
+        }
+        if stored.issuer != config.issuer
+            || stored.client_id != config.client_id
+            || stored.redirect_uri != config.redirect_uri.as_str()
+        {
+            return Err(StoredProblem::OtherApp);
+        }
+        // An empty `state` would match a link with an empty `state=`; a verifier
+        // outside RFC 7636's 43 to 128 characters was not made by `start`.
+        if stored.state.is_empty()
+            || stored.nonce.is_empty()
+            || !(43..=128).contains(&stored.verifier.len())
+        {
+            return Err(StoredProblem::Unreadable);
+        }
+        let redirect_uri =
+            Url::parse(&stored.redirect_uri).map_err(|_| StoredProblem::Unreadable)?;
+        let now_seconds = unix_seconds(now);
+        if stored.created_at > now_seconds.saturating_add(CLOCK_SLACK) {
+            return Err(StoredProblem::FromTheFuture);
+        }
+        let age = Duration::from_secs(now_seconds.saturating_sub(stored.created_at));
+        let left = PENDING_LIFETIME.saturating_sub(age);
+        let this_run = Instant::now();
+        Ok(PendingSignIn {
+            state: Secret::new(stored.state),
+            nonce: Secret::new(stored.nonce),
+            verifier: PkceCodeVerifier::new(stored.verifier),
+            redirect_uri,
+            issuer: stored.issuer,
+            client_id: stored.client_id,
+            iss_required: stored.iss_required,
+            created_at: stored.created_at,
+            expires_at: this_run.checked_add(left).unwrap_or(this_run),
+        })
+    }
+
+    /// The `state` that identifies this sign-in (for [`stored_state_is`]).
+    pub(crate) fn state(&self) -> &Secret<String> {
+        &self.state
     }
 
     /// Checks a callback URL without sending anything.
@@ -546,5 +721,167 @@ mod tests {
         let error = Rejection::NotOurs("state does not match").into_error();
         assert_eq!(error.code(), "invalid");
         assert!(error.to_string().contains("ignored"));
+    }
+
+    fn stored_json(stored: &Secret<String>) -> serde_json::Value {
+        serde_json::from_str(stored.expose()).unwrap_or_else(|e| panic!("not JSON: {e}"))
+    }
+
+    fn restamped(
+        stored: &Secret<String>,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Secret<String> {
+        let mut json = stored_json(stored);
+        change(&mut json);
+        Secret::new(json.to_string())
+    }
+
+    #[test]
+    fn a_stored_sign_in_reads_back_as_the_same_sign_in() {
+        let (url, pending) = started(true);
+        let stored = pending.to_stored().unwrap_or_else(|| panic!("not written"));
+        let json = stored_json(&stored);
+        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        assert_eq!(field("state"), param(&url, "state"));
+        assert_eq!(field("nonce"), param(&url, "nonce"));
+        assert_eq!(
+            field("verifier").as_deref(),
+            Some(pending.verifier.secret().as_str())
+        );
+        assert_eq!(field("issuer").as_deref(), Some(ISSUER));
+        assert_eq!(
+            field("redirect_uri").as_deref(),
+            Some("com.example.timesheets:/oauth/callback")
+        );
+        assert_eq!(
+            json.get("created_at").and_then(serde_json::Value::as_u64),
+            Some(pending.created_at)
+        );
+        // Redacted wherever it could be printed.
+        assert_eq!(format!("{stored:?}"), "<redacted>");
+
+        let back = PendingSignIn::from_stored(&stored, &config(), SystemTime::now())
+            .unwrap_or_else(|e| panic!("not read back: {e:?}"));
+        assert_eq!(back.state.expose(), pending.state.expose());
+        assert_eq!(back.nonce.expose(), pending.nonce.expose());
+        assert_eq!(back.verifier.secret(), pending.verifier.secret());
+        assert!(back.iss_required);
+        assert!(!back.is_expired());
+        // The same checks as ever: its own link (with `iss`, as promised) passes,
+        // a forged one does not.
+        let state = param(&url, "state").unwrap_or_default();
+        assert!(back
+            .check(&callback(&state, "&iss=https%3A%2F%2Ftenant.auth0.com%2F"))
+            .is_ok());
+        assert!(matches!(
+            rejection(back.check(&callback(&state, ""))),
+            Rejection::Ended(_)
+        ));
+        assert_eq!(
+            rejection(back.check(&callback("forged", ""))),
+            Rejection::NotOurs("state does not match")
+        );
+        let printed = format!("{back:?}");
+        assert!(
+            !printed.contains(back.verifier.secret().as_str()),
+            "{printed}"
+        );
+        assert!(!printed.contains(&state), "{printed}");
+        assert_eq!(stored_state_is(&stored, &back.state), Some(true));
+        assert_eq!(
+            stored_state_is(&stored, &Secret::new("other".to_owned())),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_stored_sign_in_keeps_its_ten_minutes_across_restarts() {
+        let (url, pending) = started(false);
+        let state = param(&url, "state").unwrap_or_default();
+        let stored = pending.to_stored().unwrap_or_else(|| panic!("not written"));
+        let made = SystemTime::UNIX_EPOCH + Duration::from_secs(pending.created_at);
+
+        let nine =
+            PendingSignIn::from_stored(&stored, &config(), made + Duration::from_secs(9 * 60))
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!nine.is_expired());
+        assert!(nine.check(&callback(&state, "")).is_ok());
+
+        let ten = PendingSignIn::from_stored(&stored, &config(), made + PENDING_LIFETIME)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(ten.is_expired());
+        assert!(matches!(
+            rejection(ten.check(&callback(&state, ""))),
+            Rejection::Ended(m) if m.contains("ten minutes")
+        ));
+        // A foreign link is still only "not ours".
+        assert!(matches!(
+            rejection(ten.check(&callback("forged", ""))),
+            Rejection::NotOurs(_)
+        ));
+
+        // Made in the future (beyond a minute of clock slack): not trusted.
+        assert_eq!(
+            PendingSignIn::from_stored(&stored, &config(), made - Duration::from_secs(120)).err(),
+            Some(StoredProblem::FromTheFuture)
+        );
+        assert!(
+            PendingSignIn::from_stored(&stored, &config(), made - Duration::from_secs(30)).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_stored_sign_in_belongs_to_one_issuer_client_and_redirect() {
+        let (_, pending) = started(false);
+        let stored = pending.to_stored().unwrap_or_else(|| panic!("not written"));
+        let now = SystemTime::now();
+        let other_issuer = ClientConfig {
+            issuer: "https://other.auth0.com/".into(),
+            ..config()
+        };
+        let other_client = ClientConfig {
+            client_id: "someone-else".into(),
+            ..config()
+        };
+        let other_redirect = ClientConfig {
+            redirect_uri: Url::parse("com.example.timesheets:/elsewhere")
+                .unwrap_or_else(|e| panic!("{e}")),
+            ..config()
+        };
+        for other in [other_issuer, other_client, other_redirect] {
+            assert_eq!(
+                PendingSignIn::from_stored(&stored, &other, now).err(),
+                Some(StoredProblem::OtherApp),
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_stored_sign_in_is_refused_without_echoing_it() {
+        let (_, pending) = started(false);
+        let stored = pending.to_stored().unwrap_or_else(|| panic!("not written"));
+        let now = SystemTime::now();
+        let damaged = [
+            Secret::new("not json 5ecret".to_owned()),
+            Secret::new(r#"{"state":"5ecret"}"#.to_owned()),
+            restamped(&stored, |j| j["v"] = 2.into()),
+            restamped(&stored, |j| j["state"] = "".into()),
+            restamped(&stored, |j| j["verifier"] = "5ecret-too-short".into()),
+            restamped(&stored, |j| j["created_at"] = "5ecret".into()),
+        ];
+        for stored in damaged {
+            let problem = PendingSignIn::from_stored(&stored, &config(), now).err();
+            assert_eq!(problem, Some(StoredProblem::Unreadable));
+            let printed = format!(
+                "{problem:?} {}",
+                problem.map(StoredProblem::reason).unwrap_or("")
+            );
+            assert!(!printed.contains("5ecret"), "{printed}");
+        }
+        assert_eq!(
+            stored_state_is(&Secret::new("garbage".to_owned()), &pending.state),
+            None
+        );
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
+use timesheets_client::keyring::PENDING_SIGN_IN_SLOT;
 use timesheets_client::{CredentialStore, KeyringStore, Secret, SessionState};
 
 fn require_session_bus() {
@@ -114,4 +115,62 @@ async fn a_session_is_restored_through_the_real_keyring() {
         matches!(reopened.load(), Ok(None)),
         "sign-out left the token in the keyring"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_survives_a_restart_through_the_real_keyring() {
+    require_session_bus();
+    let stack = common::Stack::start(Duration::from_secs(300)).await;
+    let mut config = stack.config();
+    config.keyring_service = test_service();
+    let open = || -> Arc<dyn CredentialStore> {
+        Arc::new(KeyringStore::for_config(&config).unwrap_or_else(|e| panic!("keyring entry: {e}")))
+    };
+    let pending_entry = || {
+        open()
+            .sibling(PENDING_SIGN_IN_SLOT)
+            .unwrap_or_else(|| panic!("the keyring store opened no second entry"))
+    };
+
+    let person = Arc::new(common::Person::default());
+    let client = timesheets_client::Client::new(config.clone(), open(), person.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .sign_in()
+        .await
+        .unwrap_or_else(|e| panic!("sign_in: {e}"));
+    // In the keyring, in its own entry, next to (not instead of) the refresh token.
+    let parked = pending_entry()
+        .load()
+        .unwrap_or_else(|e| panic!("load: {e}"))
+        .unwrap_or_else(|| panic!("the sign-in is not in the keyring"));
+    assert!(parked.expose().contains("\"verifier\""));
+    assert!(matches!(open().load(), Ok(None)));
+    let link = person
+        .sign_in_at(&person.last_opened(), "auditor@example.com", "password")
+        .await;
+    drop(client);
+
+    // The OS starts the app afresh with the link.
+    let cold =
+        timesheets_client::Client::new(config.clone(), open(), Arc::new(common::Person::default()))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let view = cold
+        .handle_callback(&link)
+        .await
+        .unwrap_or_else(|e| panic!("cold callback: {e}"));
+    assert_eq!(view.state, SessionState::SignedIn, "{view:?}");
+    assert_eq!(view.scopes, vec!["read:timesheets"]);
+    assert!(view.remembered);
+    assert!(
+        matches!(pending_entry().load(), Ok(None)),
+        "the spent sign-in is still in the keyring"
+    );
+    assert!(matches!(open().load(), Ok(Some(_))));
+    assert_eq!(stack.counts.token_requests(), 1);
+
+    cold.sign_out()
+        .await
+        .unwrap_or_else(|e| panic!("sign_out: {e}"));
+    assert!(matches!(open().load(), Ok(None)));
 }

@@ -5,6 +5,7 @@ mod common;
 use common::{sign_in, Stack};
 use std::sync::Arc;
 use std::time::Duration;
+use timesheets_client::keyring::PENDING_SIGN_IN_SLOT;
 use timesheets_client::{CredentialStore, MemoryStore, SessionState};
 
 const TTL: Duration = Duration::from_secs(300);
@@ -234,5 +235,159 @@ async fn declining_or_cancelling_leaves_the_person_signed_out_in_plain_words() {
         client.handle_callback(&late).await.err().map(|e| e.code()),
         Some("invalid")
     );
+    assert_eq!(stack.counts.token_requests(), 0);
+}
+
+/// Starts a sign-in with one run of the app, has the person sign in in the
+/// browser, and "closes the app" before the link arrives. Returns the link.
+async fn started_then_closed(stack: &Stack, store: &Arc<MemoryStore>, email: &str) -> String {
+    let (client, person) = stack.client(store.clone());
+    client
+        .sign_in()
+        .await
+        .unwrap_or_else(|e| panic!("sign_in: {e}"));
+    assert_eq!(client.view().state, SessionState::WaitingForBrowser);
+    let link = person
+        .sign_in_at(&person.last_opened(), email, "password")
+        .await;
+    assert!(
+        link.starts_with("com.example.timesheets:/oauth/callback?"),
+        "{link}"
+    );
+    drop(client);
+    link
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_from_the_link_finishes_the_sign_in_once() {
+    let stack = Stack::start(TTL).await;
+    let store = Arc::new(MemoryStore::new());
+    let link = started_then_closed(&stack, &store, "employee@example.com").await;
+    assert_eq!(stack.counts.token_requests(), 0);
+
+    // The OS starts the app afresh with the link: a new client over the same store.
+    let (cold, _) = stack.client(store.clone());
+    assert_eq!(cold.view().state, SessionState::SignedOut);
+    let view = cold
+        .handle_callback(&link)
+        .await
+        .unwrap_or_else(|e| panic!("cold callback: {e}"));
+    assert_eq!(view.state, SessionState::SignedIn);
+    assert_eq!(
+        view.scopes,
+        vec!["read:timesheets", "create:timesheets", "delete:timesheets"]
+    );
+    assert_eq!(view.user.map(|u| u.name).as_deref(), Some("Erin Employee"));
+    assert!(view.remembered);
+    assert_eq!(
+        stack
+            .counts
+            .code_exchanges
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    // The session works against the API.
+    let today = cold.today();
+    cold.api()
+        .list_entries(today, today)
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    // The refresh token went where it always goes.
+    assert!(matches!(store.load(), Ok(Some(_))));
+
+    // The same link again, to this run or to yet another start: refused, no request.
+    let again = cold.handle_callback(&link).await.err().map(|e| e.code());
+    assert_eq!(again, Some("invalid"));
+    let (third, _) = stack.client(store.clone());
+    let replay = third.handle_callback(&link).await.err().map(|e| e.code());
+    assert_eq!(replay, Some("invalid"));
+    assert_eq!(third.view().state, SessionState::SignedOut);
+    assert_eq!(stack.counts.token_requests(), 1, "a replay sent a request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_link_to_a_cold_start_sends_nothing_and_spends_nothing() {
+    let stack = Stack::start(TTL).await;
+    let store = Arc::new(MemoryStore::new());
+    let real = started_then_closed(&stack, &store, "manager@example.com").await;
+    let real_url = url::Url::parse(&real).unwrap_or_else(|e| panic!("{e}"));
+    let code = param(&real_url, "code");
+    let state = param(&real_url, "state");
+    let iss = stack.issuer.as_str();
+
+    let (cold, _) = stack.client(store.clone());
+    let forged = [
+        format!("com.example.timesheets:/oauth/callback?code={code}&state=forged&iss={iss}"),
+        format!("com.example.timesheets:/oauth/callback?code={code}&iss={iss}"),
+        format!("com.example.timesheets:/elsewhere?code={code}&state={state}&iss={iss}"),
+        format!("com.example.other:/oauth/callback?code={code}&state={state}&iss={iss}"),
+        format!("com.example.timesheets:/oauth/callback?code={code}&state={state}&state=x"),
+        "garbage".to_owned(),
+    ];
+    for link in &forged {
+        let error = cold
+            .handle_callback(link)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("accepted {link}"));
+        assert_eq!(error.code(), "invalid", "{link}");
+        assert_eq!(cold.view().state, SessionState::SignedOut);
+    }
+    assert_eq!(
+        stack.counts.token_requests(),
+        0,
+        "a forged link sent a request"
+    );
+
+    // The genuine link still works, even in yet another start of the app.
+    let (later, _) = stack.client(store.clone());
+    let view = later
+        .handle_callback(&real)
+        .await
+        .unwrap_or_else(|e| panic!("genuine callback: {e}"));
+    assert_eq!(view.state, SessionState::SignedIn);
+    assert_eq!(
+        view.scopes,
+        vec![
+            "read:timesheets",
+            "create:timesheets",
+            "delete:timesheets",
+            "approve:timesheets"
+        ]
+    );
+    assert_eq!(stack.counts.token_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_cancelled_before_the_app_closed_cannot_be_finished_by_a_cold_start() {
+    let stack = Stack::start(TTL).await;
+    let store = Arc::new(MemoryStore::new());
+    let (client, person) = stack.client(store.clone());
+    client
+        .sign_in()
+        .await
+        .unwrap_or_else(|e| panic!("sign_in: {e}"));
+    let authorize = person.last_opened();
+    let parked = store
+        .sibling(PENDING_SIGN_IN_SLOT)
+        .unwrap_or_else(|| panic!("no second entry"));
+    assert!(matches!(parked.load(), Ok(Some(_))));
+    client.cancel_sign_in();
+    // Cancelling returns at once and cleans the keyring in the background.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !matches!(parked.load(), Ok(None)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cancelling left the sign-in in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(client);
+    let late = person
+        .sign_in_at(&authorize, "employee@example.com", "password")
+        .await;
+    let (cold, _) = stack.client(store.clone());
+    let error = cold.handle_callback(&late).await.err().map(|e| e.code());
+    assert_eq!(error, Some("invalid"));
     assert_eq!(stack.counts.token_requests(), 0);
 }
