@@ -211,7 +211,7 @@ impl Jwks {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(|e| unavailable(with_causes(&e)))?;
         if !response.status().is_success() {
             return Err(unavailable(format!("status {}", response.status())));
         }
@@ -219,7 +219,7 @@ impl Jwks {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| unavailable(e.to_string()))?
+            .map_err(|e| unavailable(with_causes(&e)))?
         {
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                 return Err(unavailable("document too large".into()));
@@ -228,6 +228,23 @@ impl Jwks {
         }
         serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))
     }
+}
+
+/// An error with its sources, for the log: reqwest's own message ("error sending
+/// request") leaves out the part an operator needs ("dns error", "connection
+/// refused", a certificate problem).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Keeps the usable signing keys of a key set, skipping (not failing on) the rest:

@@ -28,7 +28,8 @@
 //!
 //! | path | what |
 //! | --- | --- |
-//! | `.well-known/openid-configuration` | discovery (RFC 8414, OpenID Connect Discovery) |
+//! | `.well-known/openid-configuration` | discovery (OpenID Connect Discovery) |
+//! | `.well-known/oauth-authorization-server` | the same document at RFC 8414's address |
 //! | `.well-known/jwks.json` | the public signing key |
 //! | `authorize` | the authorization endpoint and its sign-in page (PKCE S256 required) |
 //! | `oauth/token` | `authorization_code` and `refresh_token` grants |
@@ -145,6 +146,10 @@ impl IdentityProvider {
                 "/.well-known/openid-configuration",
                 get(discovery::openid_configuration),
             )
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(discovery::openid_configuration),
+            )
             .route("/.well-known/jwks.json", get(discovery::jwks))
             .route("/healthz", get(discovery::healthz))
             .route("/authorize", get(authorize::show).post(authorize::submit))
@@ -154,6 +159,7 @@ impl IdentityProvider {
                 "/userinfo",
                 get(userinfo::userinfo).post(userinfo::userinfo),
             )
+            .layer(axum::middleware::map_response(page::nosniff))
             .with_state(self.clone());
         let prefix = self.inner.config.issuer.path().trim_end_matches('/');
         if prefix.is_empty() {

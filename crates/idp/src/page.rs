@@ -183,6 +183,16 @@ pub(crate) fn security_headers(headers: &mut HeaderMap) {
     );
 }
 
+/// Marks every response `X-Content-Type-Options: nosniff`, so that no browser
+/// second-guesses a JSON answer (a token response, an error) into HTML.
+pub(crate) async fn nosniff(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
+}
+
 /// Escapes text for HTML element content and double-quoted attributes.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -83,6 +83,15 @@ async fn discovery_document_and_jwks() {
         "the private exponent must never be published"
     );
 
+    // RFC 8414's own address serves the same metadata.
+    let rfc8414: Value = reqwest::get(idp.url(".well-known/oauth-authorization-server"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rfc8414, doc);
+
     let health = reqwest::get(idp.url("healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
@@ -623,7 +632,7 @@ async fn token_endpoint_client_authentication() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert_no_store(response.headers());
 
     // Basic and body disagree.
     let response = http
@@ -639,6 +648,7 @@ async fn token_endpoint_client_authentication() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    assert_no_store(response.headers());
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
 
@@ -699,6 +709,13 @@ async fn token_endpoint_client_authentication() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Token responses, good or bad, are never cached (RFC 6749 §5.1) nor sniffed.
+fn assert_no_store(headers: &reqwest::header::HeaderMap) {
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(headers[header::PRAGMA], "no-cache");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 }
 
 #[tokio::test]

@@ -68,8 +68,12 @@ struct Args {
     refresh_lifetime: u64,
 }
 
+/// How long in-flight requests may take to finish after SIGTERM or Ctrl-C before
+/// the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -79,7 +83,33 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    run(args).await
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line an operator can act on, rather than anyhow's `Debug` (which
+            // prints a stack backtrace whenever RUST_BACKTRACE is set).
+            eprintln!("timesheets-server: {}", report(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping a cause whose text the previous
+/// message already quotes (thiserror variants often repeat their source).
+fn report(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        previous = text;
+    }
+    line
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -102,6 +132,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} for the API", args.listen))?;
     let api_addr = api_listener.local_addr()?;
 
+    // One listener for SIGTERM/Ctrl-C, fanned out to both servers, so that each
+    // stops accepting and finishes its requests in flight before the process ends.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let (issuer, audience) = match (&args.issuer, &args.audience) {
         (Some(issuer), Some(audience)) => (issuer.to_string(), audience.clone()),
@@ -118,7 +151,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let audience = audience.clone().unwrap_or_else(|| DEV_AUDIENCE.to_owned());
             let idp = start_idp(&args, issuer.clone(), &data_dir, &audience).await?;
             println!("Development identity provider: {issuer}");
-            tasks.spawn(serve(idp_listener, with_request_log(idp.router())));
+            tasks.spawn(serve(
+                idp_listener,
+                with_request_log(idp.router()),
+                stopping.clone(),
+            ));
             (issuer.to_string(), audience)
         }
     };
@@ -127,19 +164,44 @@ async fn run(args: Args) -> anyhow::Result<()> {
     api_config.accept_jwt_typ = args.accept_jwt_typ;
     let api = timesheets_api::ApiContext::connect(api_config)
         .await
-        .context("cannot open the API's database")?;
+        .with_context(|| {
+            format!(
+                "cannot open the API's database {}",
+                redact_password(&database_url)
+            )
+        })?;
     println!("Timesheet API: http://{api_addr} (trusting {issuer}, audience {audience})");
     println!("Database: {}", redact_password(&database_url));
-    tasks.spawn(serve(api_listener, timesheets_api::router(api)));
+    tasks.spawn(serve(api_listener, timesheets_api::router(api), stopping));
 
     tokio::select! {
-        finished = tasks.join_next() => match finished {
-            Some(Ok(Err(e))) => Err(e),
-            Some(Err(e)) => Err(e.into()),
-            _ => Ok(()),
-        },
-        () = shutdown_signal() => {
-            tracing::info!("shutting down");
+        finished = tasks.join_next() => {
+            // A server stopped on its own: that is a failure, and the other one goes too.
+            let _ = stop.send(true);
+            return match finished {
+                Some(Ok(Err(e))) => Err(e),
+                Some(Err(e)) => Err(e.into()),
+                _ => Ok(()),
+            };
+        }
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(finished) = tasks.join_next().await {
+            finished??;
+        }
+        anyhow::Ok(())
+    })
+    .await;
+    match drained {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                "requests still running after {} s; exiting anyway",
+                SHUTDOWN_GRACE.as_secs()
+            );
             Ok(())
         }
     }
@@ -200,9 +262,17 @@ fn with_request_log(router: axum::Router) -> axum::Router {
 /// The largest request the identity provider reads: its forms are a few hundred bytes.
 const IDP_MAX_BODY: usize = 16 * 1024;
 
-async fn serve(listener: TcpListener, router: axum::Router) -> anyhow::Result<()> {
+/// Serves `router` until `stopping` turns true, then lets requests in flight finish.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            // An error means the sender is gone: stop too.
+            let _ = stopping.wait_for(|stop| *stop).await;
+        })
         .await
         .context("server stopped")
 }
@@ -237,14 +307,20 @@ fn sqlite_url(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(format!("sqlite://{text}?mode=rwc"))
 }
 
-/// Hides a password in a database URL before it is printed.
+/// Hides a password in a database URL before it is printed. A URL that does not
+/// parse loses its whole user-info part, as there is no telling where the
+/// password ends.
 fn redact_password(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("redacted"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://redacted@{host}"),
+            _ => url.to_owned(),
+        },
     }
 }
 
@@ -257,6 +333,19 @@ mod tests {
         let shown = redact_password("postgres://app:s3cret@db.example.com/timesheets");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("app:redacted@"), "{shown}");
+        let unparsable = redact_password("postgres://app:s3c@ret@@:::/db");
+        assert_eq!(unparsable, "postgres://redacted@:::/db");
+    }
+
+    #[test]
+    fn errors_are_reported_on_one_line_without_repeats() {
+        let error = anyhow::Error::from(std::io::Error::other("refused"))
+            .context("database: refused")
+            .context("cannot open the API's database");
+        assert_eq!(
+            report(&error),
+            "cannot open the API's database: database: refused"
+        );
     }
 
     #[test]

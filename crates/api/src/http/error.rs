@@ -73,6 +73,9 @@ pub enum Error {
     /// The configuration cannot work (bad URL, unknown database kind).
     #[error("configuration: {0}")]
     Config(String),
+    /// The database could not be reached at start-up; says why (refused, timed out).
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -127,6 +130,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Timeout | Error::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_)
+            | Error::Unreachable(_)
             | Error::Database(_)
             | Error::Migrate(_)
             | Error::Io(_)
@@ -164,6 +168,7 @@ impl Error {
                 "tokens cannot be checked right now; try again shortly".into(),
             ),
             Error::Config(_)
+            | Error::Unreachable(_)
             | Error::Database(_)
             | Error::Migrate(_)
             | Error::Io(_)

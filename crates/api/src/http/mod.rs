@@ -16,7 +16,7 @@ use crate::jwks::Jwks;
 use crate::store::Store;
 use crate::{Config, Error};
 use axum::body::Body;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, COOKIE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, COOKIE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::{middleware, Router};
@@ -111,7 +111,8 @@ fn request_span(req: &Request<Body>) -> tracing::Span {
 /// Layers run top to bottom on the way in: a request id is set (or kept) and
 /// echoed, the Authorization header is marked sensitive *before* tracing so no
 /// token is ever logged, one trace line is written per request, responses are
-/// marked `no-store` (they are personal), errors from the layers below are turned
+/// marked `no-store` (they are personal) and `nosniff` (a browser must never
+/// render a JSON answer as HTML), errors from the layers below are turned
 /// into JSON, and finally the timeout and the body limit apply.
 pub fn router(ctx: ApiContext) -> Router {
     let max_body = ctx.config.max_body_bytes;
@@ -140,6 +141,10 @@ pub fn router(ctx: ApiContext) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
                 ))
                 .layer(middleware::map_response(error::json_errors))
                 .layer(TimeoutLayer::with_status_code(

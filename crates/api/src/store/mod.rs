@@ -135,7 +135,11 @@ impl Store {
             }
             // Enough for a small team; each writer holds one while it waits for its
             // person's lock, so the rest stay free for reads.
-            Backend::Postgres => options.max_connections(10).connect(url).await?,
+            Backend::Postgres => match options.max_connections(10).connect(url).await {
+                Ok(pool) => pool,
+                Err(sqlx::Error::PoolTimedOut) => return Err(unreachable(url).await),
+                Err(e) => return Err(e.into()),
+            },
         };
         let migrator = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
@@ -180,6 +184,22 @@ impl Store {
             }
         }
     }
+}
+
+/// Why the pool could not connect. sqlx retries connection failures (the server
+/// may still be starting) until the acquire timeout and then reports only
+/// "pool timed out", which tells an operator nothing; one direct attempt recovers
+/// the cause, such as "connection refused".
+async fn unreachable(url: &str) -> Error {
+    use sqlx::Connection as _;
+    let cause =
+        match tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url)).await
+        {
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(_)) => "it did not answer in time".to_owned(),
+            Err(_) => "it did not answer within 5 s".to_owned(),
+        };
+    Error::Unreachable(cause)
 }
 
 /// Whether a write touched a row; conditional updates use it to detect a race lost.

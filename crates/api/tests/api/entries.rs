@@ -63,6 +63,7 @@ async fn created_entries_are_listed_in_order(backend: Backend) {
     let reply = app.get(WEEK, &alice).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.header("cache-control"), "no-store");
+    assert_eq!(reply.header("x-content-type-options"), "nosniff");
     assert!(
         !reply.header("x-request-id").is_empty(),
         "a request id is set"
@@ -592,6 +593,7 @@ async fn errors_are_json_everywhere(backend: Backend) {
         );
         assert_eq!(reply.header("content-type"), "application/json");
         assert_eq!(reply.header("cache-control"), "no-store");
+        assert_eq!(reply.header("x-content-type-options"), "nosniff");
     }
 
     // Wrong content type.
