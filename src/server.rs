@@ -1,0 +1,142 @@
+//! `timesheets-server` as a separate process, the way people run it: the API and
+//! the development identity provider on free loopback ports, with a data directory
+//! of the test's own.
+
+use crate::process::{free_port, Process};
+use anyhow::{anyhow, bail, Context as _, Result};
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// How long the server may take to answer `/healthz` on both listeners (it makes
+/// an RSA signing key on first start).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How to start the server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The `timesheets-server` binary.
+    pub binary: PathBuf,
+    /// `--data-dir`: the SQLite file, the signing key, refresh tokens. Starting a
+    /// second server on the same directory finds the first one's data.
+    pub data_dir: PathBuf,
+    /// Where its output goes (appended, so restarts keep one log).
+    pub log: PathBuf,
+    /// `--users`: a TOML file of development users instead of the built-in three.
+    pub users: Option<PathBuf>,
+}
+
+/// A running `timesheets-server`; dropping it stops it.
+#[derive(Debug)]
+pub struct Server {
+    process: Process,
+    /// The API's root URL, e.g. `http://127.0.0.1:PORT/`.
+    pub api_url: Url,
+    /// The development identity provider's issuer, e.g. `http://127.0.0.1:PORT/`
+    /// (trailing slash included, exactly as in `iss`).
+    pub issuer: Url,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts the server and waits until both listeners answer `GET /healthz`.
+    ///
+    /// It runs with `RUST_LOG=info` and no colours, so its log says, line by line,
+    /// each API request and each sign-in and code exchange at the provider.
+    pub async fn start(options: &ServerOptions) -> Result<Server> {
+        if !options.binary.is_file() {
+            bail!(
+                "{} is missing: build it first with `cargo build -p timesheets-server`",
+                options.binary.display()
+            );
+        }
+        let api_port = free_port()?;
+        let idp_port = free_port()?;
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&options.log)
+            .with_context(|| format!("cannot open {}", options.log.display()))?;
+        writeln!(
+            log,
+            "==== timesheets-server: API on {api_port}, identity provider on {idp_port}"
+        )?;
+        let mut command = Command::new(&options.binary);
+        command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{api_port}"))
+            .arg("--idp-listen")
+            .arg(format!("127.0.0.1:{idp_port}"))
+            .arg("--data-dir")
+            .arg(&options.data_dir)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TIMESHEETS_") {
+                command.env_remove(name);
+            }
+        }
+        if let Some(users) = &options.users {
+            command.arg("--users").arg(users);
+        }
+        let process = Process::spawn(command, "timesheets-server")?;
+        let server = Server {
+            process,
+            api_url: Url::parse(&format!("http://127.0.0.1:{api_port}/"))?,
+            issuer: Url::parse(&format!("http://127.0.0.1:{idp_port}/"))?,
+            log: options.log.clone(),
+        };
+        server.wait_until_healthy().await
+    }
+
+    async fn wait_until_healthy(mut self) -> Result<Server> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        for base in [self.api_url.clone(), self.issuer.clone()] {
+            let health = base.join("healthz")?;
+            loop {
+                if let Some(status) = self.process.exited() {
+                    bail!(
+                        "timesheets-server ended ({status}) before it was ready; its log:\n{}",
+                        self.log_text()
+                    );
+                }
+                match http.get(health.clone()).send().await {
+                    Ok(response) if response.status().is_success() => break,
+                    _ if Instant::now() > deadline => {
+                        return Err(anyhow!(
+                        "{health} did not answer within {START_TIMEOUT:?}; the server's log:\n{}",
+                        self.log_text()
+                    ))
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Everything the server has written so far (all starts on this log).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Where the log is.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL) and waits for it.
+    pub fn stop(mut self) {
+        self.process.stop();
+    }
+}
