@@ -59,20 +59,21 @@ pub struct Programs {
     pub app: PathBuf,
     /// `timesheets-server` (`cargo build -p timesheets-server`).
     pub server: PathBuf,
-    /// This package's `test-browser`.
+    /// This package's `test-browser` example.
     pub test_browser: PathBuf,
     /// tauri-driver (`cargo install tauri-driver --locked`).
     pub tauri_driver: PathBuf,
 }
 
 impl Programs {
-    /// Finds the programs: the app and the server in the same target directory as
-    /// `test_browser` (a test passes `env!("CARGO_BIN_EXE_test-browser")`, which
-    /// cargo builds for it), tauri-driver on `PATH` or in cargo's `bin`.
+    /// Finds the programs: the app and the server in the target directory that
+    /// holds `test_browser` (see [`crate::test_browser`]), tauri-driver on `PATH` or
+    /// in cargo's `bin`.
     pub fn find(test_browser: &Path) -> Result<Self> {
         let bin_dir = test_browser
             .parent()
-            .ok_or_else(|| anyhow!("{} has no folder", test_browser.display()))?;
+            .and_then(Path::parent)
+            .ok_or_else(|| anyhow!("{} has no target folder", test_browser.display()))?;
         let built = |name: &str, package: &str| -> Result<PathBuf> {
             let path = bin_dir.join(name);
             if path.is_file() {

@@ -33,3 +33,20 @@ pub mod server;
 pub use desktop::{App, BrowserScript, Desktop};
 pub use oauth::{Person, AUDITOR, EMPLOYEE, MANAGER};
 pub use server::Server;
+
+/// The `test-browser` program, built by `cargo test` as an example of this package.
+///
+/// It is an example rather than a binary so that the package's only binary is the
+/// app's: Tauri's bundler reads this (root) manifest to find what to package.
+pub fn test_browser() -> std::path::PathBuf {
+    // A test runs from target/<profile>/deps/; examples sit beside deps/.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    profile_dir
+        .join("examples")
+        .join(format!("test-browser{}", std::env::consts::EXE_SUFFIX))
+}

@@ -15,15 +15,14 @@
 use anyhow::{ensure, Context as _, Result};
 use chrono::NaiveDate;
 use fantoccini::key::Key;
-use std::path::Path;
 use std::time::Duration;
 use timesheets::api::Api;
 use timesheets::oauth::{self, ALL_SCOPES};
 use timesheets::{App, BrowserScript, Desktop, Server, AUDITOR, EMPLOYEE, MANAGER};
 use timesheets_core::{Status, Week};
 
-fn test_browser() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_test-browser"))
+fn test_browser() -> std::path::PathBuf {
+    timesheets::test_browser()
 }
 
 /// The days of the week the app opens on: the one containing today, in the
@@ -76,7 +75,7 @@ fn token_requests(server: &Server) -> usize {
 
 #[tokio::test]
 async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()> {
-    let desk = Desktop::claim("employee_week", test_browser()).await?;
+    let desk = Desktop::claim("employee_week", &test_browser()).await?;
     let server = desk.start_server().await?;
     let days = this_week();
     let (mon, tue) = (days[0], days[1]);
@@ -186,7 +185,7 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
 
 #[tokio::test]
 async fn the_auditor_sees_the_grid_with_every_change_disabled_and_why() -> Result<()> {
-    let desk = Desktop::claim("auditor_read_only", test_browser()).await?;
+    let desk = Desktop::claim("auditor_read_only", &test_browser()).await?;
     let mon = this_week()[0];
 
     // The read-only auditor has no entries to show unless they once could write:
@@ -274,7 +273,7 @@ async fn the_auditor_sees_the_grid_with_every_change_disabled_and_why() -> Resul
 
 #[tokio::test]
 async fn the_manager_approves_and_rejects_and_the_employee_sees_it() -> Result<()> {
-    let desk = Desktop::claim("manager_approvals", test_browser()).await?;
+    let desk = Desktop::claim("manager_approvals", &test_browser()).await?;
     let server = desk.start_server().await?;
     let days = this_week();
     let (mon, tue) = (days[0], days[1]);
@@ -345,7 +344,7 @@ async fn the_manager_approves_and_rejects_and_the_employee_sees_it() -> Result<(
 
 #[tokio::test]
 async fn forged_sign_in_links_are_ignored_and_never_reach_the_token_endpoint() -> Result<()> {
-    let desk = Desktop::claim("forged_callback", test_browser()).await?;
+    let desk = Desktop::claim("forged_callback", &test_browser()).await?;
     let server = desk.start_server().await?;
     let discovery = oauth::discover(&server.issuer).await?;
     let go_ahead = desk.logs().join("browser-may-sign-in");
@@ -452,7 +451,7 @@ async fn forged_sign_in_links_are_ignored_and_never_reach_the_token_endpoint() -
 
 #[tokio::test]
 async fn signing_out_empties_the_keyring_and_revokes_the_refresh_token() -> Result<()> {
-    let desk = Desktop::claim("sign_out", test_browser()).await?;
+    let desk = Desktop::claim("sign_out", &test_browser()).await?;
     let server = desk.start_server().await?;
     let app = desk
         .launch(&server, &BrowserScript::signs_in_as(EMPLOYEE))
@@ -488,7 +487,7 @@ async fn signing_out_empties_the_keyring_and_revokes_the_refresh_token() -> Resu
 
 #[tokio::test]
 async fn a_refused_sign_in_is_explained_in_plain_words() -> Result<()> {
-    let desk = Desktop::claim("refused_sign_in", test_browser()).await?;
+    let desk = Desktop::claim("refused_sign_in", &test_browser()).await?;
     let server = desk.start_server().await?;
     // An app configured for an API the provider does not know: the provider sends
     // the browser straight back with error=invalid_target and the app's state.

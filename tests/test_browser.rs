@@ -11,13 +11,16 @@ use timesheets::oauth::{self, Pkce, ALL_SCOPES};
 use timesheets::server::{Server, ServerOptions};
 use timesheets::EMPLOYEE;
 
-const TEST_BROWSER: &str = env!("CARGO_BIN_EXE_test-browser");
+fn test_browser() -> std::path::PathBuf {
+    timesheets::test_browser()
+}
 
 /// A server of its own in `dir`, found next to `test-browser` in the target directory.
 async fn server(dir: &Path) -> Result<Server> {
-    let binary = Path::new(TEST_BROWSER)
+    let binary = test_browser()
         .parent()
-        .context("test-browser has no folder")?
+        .and_then(Path::parent)
+        .context("test-browser has no target folder")?
         .join("timesheets-server");
     Server::start(&ServerOptions {
         binary,
@@ -41,7 +44,7 @@ fn fake_app(dir: &Path) -> Result<PathBuf> {
 }
 
 fn run(url: &str, env: &[(&str, &str)]) -> Result<Output> {
-    let mut command = Command::new(TEST_BROWSER);
+    let mut command = Command::new(test_browser());
     command.arg(url);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("TEST_BROWSER_") {
@@ -151,7 +154,7 @@ fn without_a_person_to_sign_in_it_fails_loudly() -> Result<()> {
         "{logged}"
     );
 
-    let usage = Command::new(TEST_BROWSER).output()?;
+    let usage = Command::new(test_browser()).output()?;
     ensure!(!usage.status.success());
     ensure!(String::from_utf8_lossy(&usage.stderr).contains("usage: test-browser"));
     Ok(())
