@@ -9,6 +9,49 @@
 use tauri::{App, AppHandle, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 use timesheets_client::Client;
+use url::Url;
+
+/// The URI schemes `tauri.conf.json` declares for links into the app
+/// (`plugins.deep-link.desktop.schemes`, one protocol or a list of them): the
+/// one place the sign-in scheme is declared, and what the OS registers.
+pub fn declared_schemes(config: &tauri::Config) -> Vec<String> {
+    let Some(desktop) = config
+        .plugins
+        .0
+        .get("deep-link")
+        .and_then(|deep_link| deep_link.get("desktop"))
+    else {
+        return Vec::new();
+    };
+    let protocols = match desktop {
+        serde_json::Value::Array(list) => list.iter().collect(),
+        one => vec![one],
+    };
+    protocols
+        .into_iter()
+        .filter_map(|protocol| protocol.get("schemes")?.as_array())
+        .flatten()
+        .filter_map(|scheme| scheme.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Refuses a redirect URI whose scheme the app does not register: the provider
+/// would send the browser back to an address the OS hands to no one, and sign-in
+/// would wait forever. The message names the setting to fix.
+pub fn check_redirect(redirect_uri: &Url, declared: &[String]) -> Result<(), String> {
+    if declared
+        .iter()
+        .any(|scheme| scheme == redirect_uri.scheme())
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "TIMESHEETS_REDIRECT_URI (redirect_uri in config.toml): {redirect_uri} uses the scheme \
+         {:?}, but this app receives sign-in links only for {declared:?} (tauri.conf.json), \
+         so the browser could never come back to it",
+        redirect_uri.scheme()
+    ))
+}
 
 /// Registers the scheme where the OS allows it at run time, and routes links to the client.
 pub fn listen(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
@@ -42,4 +85,40 @@ fn deliver(app: &AppHandle, url: String) {
             tracing::info!(code = error.code(), "sign-in link not accepted");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(json: &str) -> tauri::Config {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("not a Tauri config: {e}"))
+    }
+
+    #[test]
+    fn the_default_redirect_uses_the_scheme_tauri_conf_declares() {
+        let declared = declared_schemes(&config(include_str!("../../tauri.conf.json")));
+        assert_eq!(declared, vec!["com.example.timesheets".to_owned()]);
+        let default = timesheets_client::ClientConfig::default().redirect_uri;
+        assert_eq!(check_redirect(&default, &declared), Ok(()));
+    }
+
+    #[test]
+    fn a_redirect_the_app_does_not_receive_is_refused_by_name() {
+        let declared = vec!["com.example.timesheets".to_owned()];
+        for other in [
+            "com.example.other:/oauth/callback",
+            "http://127.0.0.1:8400/callback",
+        ] {
+            let url = Url::parse(other).unwrap_or_else(|e| panic!("{e}"));
+            let error = check_redirect(&url, &declared).err().unwrap_or_default();
+            assert!(error.starts_with("TIMESHEETS_REDIRECT_URI"), "{error}");
+        }
+        // Either shape of the plugin's configuration.
+        let list = config(
+            r#"{"identifier": "x.y.z", "plugins": {"deep-link": {"desktop": [{"schemes": ["a.b"]}, {"schemes": ["c.d"]}]}}}"#,
+        );
+        assert_eq!(declared_schemes(&list), vec!["a.b", "c.d"]);
+        assert!(declared_schemes(&config(r#"{"identifier": "x.y.z"}"#)).is_empty());
+    }
 }

@@ -39,6 +39,15 @@ fn main() {
         }
     };
 
+    let context = tauri::generate_context!("../tauri.conf.json");
+    if let Err(message) = deep_link::check_redirect(
+        &config.redirect_uri,
+        &deep_link::declared_schemes(context.config()),
+    ) {
+        eprintln!("timesheets: {message}");
+        std::process::exit(2);
+    }
+
     let result = tauri::Builder::default()
         // Must come first: a second start (the OS delivering the sign-in link) hands
         // its URL to this instance and exits.
@@ -78,7 +87,7 @@ fn main() {
             commands::pending_approvals,
             commands::decide,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .run(context);
     if let Err(error) = result {
         eprintln!("timesheets: cannot start: {error}");
         std::process::exit(1);

@@ -63,6 +63,46 @@ describe("Signing in", () => {
   });
 });
 
+describe("Offline and back", () => {
+  it("loads the week that could not be loaded, and resends what failed, once back online", async () => {
+    const fake = new FakeBackend({ signedIn: true, today: "2026-11-25" });
+    fake.setOffline(true);
+    root = await mount(<App backend={fake} />);
+    await waitForTestId(root, "offline-banner");
+    const error = await waitForTestId(root, "load-error");
+    expect(error.textContent).toContain("cannot be reached");
+
+    fake.setOffline(false);
+    await waitFor(() => !query(root!, "offline-banner"), "banner gone");
+    await waitFor(() => !query(root!, "load-error"), "the week loaded");
+    await typeInto(get<HTMLInputElement>(root, "new-project"), "Apollo");
+    await click(get(root, "add-row"));
+
+    fake.setOffline(true);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    await typeInto(cell, "3");
+    await press(cell, "Enter");
+    await waitForTestId(root, "retry-Apollo-2026-11-23");
+    expect(fake.entries).toHaveLength(0);
+    fake.setOffline(false);
+    await waitFor(() => fake.entries.length === 1, "resent by itself");
+    await waitFor(() => !query(root!, "retry-Apollo-2026-11-23"), "no longer unsaved");
+  });
+});
+
+describe("A sign-in that will not be remembered", () => {
+  it("says why once, in the words the Rust side chose", async () => {
+    const why = "Your system keyring did not answer, so you will stay signed in only until you close the app.";
+    const fake = new FakeBackend({ signedIn: true, today: "2026-11-25", remembered: false });
+    fake.setMessage(why);
+    root = await mount(<App backend={fake} />);
+    await waitForTestId(root, "user-name");
+    expect(get(root, "not-remembered").textContent).toContain(why);
+    expect(root.textContent?.split(why)).toHaveLength(2);
+    expect(root.textContent).not.toContain("No system keyring answered");
+  });
+});
+
 describe("Signing out with unsaved changes", () => {
   it("asks first, and keeps the changes for the same person's next sign-in", async () => {
     const fake = new FakeBackend({ signedIn: true, today: "2026-11-25" });

@@ -11,6 +11,11 @@
 //! Approving or rejecting many entries at once is [`ApiClient::decide`], which
 //! runs the requests concurrently (a few at a time) and reports each entry's
 //! outcome, so one failure does not hide the others' success.
+//!
+//! When the API cannot be reached, the session is marked offline and a background
+//! probe asks the API again with backoff (1 s, 2 s, 4 s, … up to 30 s) until it
+//! answers; then the session is online again, which the window takes as its cue to
+//! resend what failed. Being offline never signs anyone out.
 
 use crate::error::Error;
 use crate::session::Session;
@@ -19,6 +24,7 @@ use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use timesheets_core::{
     Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry,
@@ -34,6 +40,10 @@ pub struct ApiClient {
     session: Session,
     http: reqwest::Client,
     base: Arc<Url>,
+    /// Whether the last request failed to reach the API.
+    down: Arc<AtomicBool>,
+    /// Whether a probe is already waiting for the API to come back (one at a time).
+    probing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -75,6 +85,64 @@ impl ApiClient {
             session,
             http,
             base: Arc::new(base),
+            down: Arc::new(AtomicBool::new(false)),
+            probing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Marks the session offline and, unless one already runs, starts the probe
+    /// that marks it online again once the API answers.
+    fn went_offline(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.session.note_reachable(false);
+        if self.probing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let api = self.clone();
+        tokio::spawn(async move {
+            loop {
+                api.probe().await;
+                api.probing.store(false, Ordering::SeqCst);
+                // A call that failed while this probe was finishing found it still
+                // running and started none: carry on for it.
+                if !api.down.load(Ordering::SeqCst) || api.probing.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Asks the API with backoff until it answers, a call gets through, or the
+    /// session ends (then nothing waits to be resent).
+    async fn probe(&self) {
+        let mut failures = 0u32;
+        while self.down.load(Ordering::SeqCst) {
+            failures = failures.saturating_add(1);
+            tokio::time::sleep(crate::session::backoff(failures)).await;
+            if self.session.view().state != crate::SessionState::SignedIn {
+                // Nothing waits to be resent; the next call finds out afresh.
+                self.down.store(false, Ordering::SeqCst);
+                return;
+            }
+            if self.down.load(Ordering::SeqCst) && self.answers().await {
+                tracing::info!("the timesheet server answers again");
+                self.reached();
+            }
+        }
+    }
+
+    /// The API answered: online again, as far as the API is concerned.
+    fn reached(&self) {
+        self.down.store(false, Ordering::SeqCst);
+        self.session.note_reachable(true);
+    }
+
+    /// Whether the API answers at all: any HTTP answer to its base URL (even 404)
+    /// but a gateway's "unavailable". Sends no token.
+    async fn answers(&self) -> bool {
+        match self.http.get((*self.base).clone()).send().await {
+            Ok(response) => !unavailable(response.status()),
+            Err(_) => false,
         }
     }
 
@@ -248,12 +316,17 @@ impl ApiClient {
                 Ok(response) => response,
                 Err(e) => {
                     tracing::info!(%method, path = url.path(), error = %e.without_url(), "API unreachable");
-                    self.session.note_reachable(false);
+                    self.went_offline();
                     return Err(Error::offline("the timesheet server"));
                 }
             };
-            self.session.note_reachable(true);
             let status = response.status();
+            if unavailable(status) {
+                // A proxy in front of a server that is down: offline as well.
+                self.went_offline();
+            } else {
+                self.reached();
+            }
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 tracing::info!(%method, path = url.path(), "API refused the token; renewing once");
                 bearer = self.session.renew_rejected(bearer.generation).await?;
@@ -281,6 +354,14 @@ impl ApiClient {
             return Err(api_error(status, body, challenge.as_deref()));
         }
     }
+}
+
+/// Whether `status` says the server behind a gateway is down (502, 503, 504).
+fn unavailable(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
 }
 
 /// A response without a body (204).

@@ -10,6 +10,11 @@
 //! - **Single flight.** Any number of callers that find the access token expired
 //!   (or close to it) share one refresh request: they queue on one async mutex and
 //!   re-check after taking it, so only the first one asks the provider.
+//! - **Renewed a little before expiry.** Each new access token schedules its own
+//!   renewal a margin before it expires (30 s, or a quarter of a short lifetime), so
+//!   a person who comes back to an idle window finds a fresh token, and a session
+//!   ended at the provider (or a provider gone offline) shows up without a click.
+//!   It goes through the same single flight as the calls.
 //! - **Rotation is saved first.** A refresh returns a new refresh token (the old
 //!   one is now dead); it is written to the store before the new access token is
 //!   handed to anyone, so a crash can never leave only a dead token behind.
@@ -126,7 +131,23 @@ struct Tokens {
     user: Option<UserView>,
 }
 
+/// When to renew a token set ahead of its expiry, and which one it was.
+struct Renewal {
+    due: Instant,
+    generation: u64,
+}
+
 impl Tokens {
+    /// The moment this access token stops counting as fresh: a margin before it
+    /// expires. `None` when the provider gave no lifetime (renewed only on a 401).
+    fn renewal(&self) -> Option<Renewal> {
+        let expires_at = self.expires_at?;
+        Some(Renewal {
+            due: expires_at.checked_sub(self.margin).unwrap_or(expires_at),
+            generation: self.generation,
+        })
+    }
+
     fn fresh_access(&self, now: Instant) -> Option<Bearer> {
         let access = self.access.as_ref()?;
         let fresh = self.expires_at.is_none_or(|at| now + self.margin < at);
@@ -221,6 +242,8 @@ struct Inner {
     gate: tokio::sync::Mutex<()>,
     view: watch::Sender<SessionView>,
     refreshes: std::sync::atomic::AtomicU64,
+    /// Whether access tokens are renewed ahead of their expiry (see [`Session::set_renew_ahead`]).
+    renew_ahead: std::sync::atomic::AtomicBool,
 }
 
 /// The session: cheap to clone, all clones share one token set.
@@ -267,6 +290,7 @@ impl Session {
                 gate: tokio::sync::Mutex::new(()),
                 view,
                 refreshes: std::sync::atomic::AtomicU64::new(0),
+                renew_ahead: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -286,6 +310,15 @@ impl Session {
         self.inner
             .refreshes
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Turns the renewal ahead of expiry on (the default) or off. Off, a token is
+    /// renewed only when a call finds it (nearly) expired: for tests that need an
+    /// access token to expire while nobody calls.
+    pub fn set_renew_ahead(&self, on: bool) {
+        self.inner
+            .renew_ahead
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn config(&self) -> &ClientConfig {
@@ -419,10 +452,10 @@ impl Session {
             }
         };
         let scopes = granted_scopes(grant.scope.as_deref(), self.config());
-        {
+        let renewal = {
             let mut st = self.state();
             st.generation += 1;
-            st.tokens = Some(Tokens {
+            let tokens = Tokens {
                 expires_at: grant.expires_in.map(|d| Instant::now() + d),
                 margin: margin(grant.expires_in),
                 access: Some(grant.access),
@@ -430,14 +463,18 @@ impl Session {
                 generation: st.generation,
                 scopes,
                 user,
-            });
+            };
+            let renewal = tokens.renewal();
+            st.tokens = Some(tokens);
             st.waiting = false;
             st.offline = false;
             st.retry = Retry::default();
             st.remembered = kept.remembered;
             st.message = kept.warning;
-        }
+            renewal
+        };
         self.publish();
+        self.schedule_renewal(renewal);
     }
 
     /// An access token to send: the current one if fresh, else a renewed one.
@@ -552,7 +589,7 @@ impl Session {
             }
             None => None,
         };
-        let bearer = {
+        let (bearer, renewal) = {
             let mut st = self.state();
             st.generation += 1;
             let generation = st.generation;
@@ -564,7 +601,7 @@ impl Session {
                 Some(scope) => Scopes::from_scope_claim(scope),
                 None => previous_scopes.unwrap_or_else(|| granted_scopes(None, self.config())),
             };
-            st.tokens = Some(Tokens {
+            let tokens = Tokens {
                 expires_at: grant.expires_in.map(|d| Instant::now() + d),
                 margin: margin(grant.expires_in),
                 access: Some(grant.access.clone()),
@@ -572,7 +609,9 @@ impl Session {
                 generation,
                 scopes,
                 user: user.or(previous_user),
-            });
+            };
+            let renewal = tokens.renewal();
+            st.tokens = Some(tokens);
             st.offline = false;
             st.retry.failures = 0;
             st.retry.next_at = None;
@@ -582,13 +621,54 @@ impl Session {
             } else if st.message.is_some() && st.remembered {
                 st.message = None;
             }
-            Bearer {
+            let bearer = Bearer {
                 token: grant.access,
                 generation,
-            }
+            };
+            (bearer, renewal)
         };
         self.publish();
+        self.schedule_renewal(renewal);
         bearer
+    }
+
+    /// Renews the token set `renewal` names when it falls due, unless it has been
+    /// replaced or ended by then, has no refresh token, the session is offline (the
+    /// retry loop is already on it), or renewing ahead is off. A refusal or a network failure is handled
+    /// as for any call: sign-out with a reason, or offline and retrying.
+    fn schedule_renewal(&self, renewal: Option<Renewal>) {
+        let Some(renewal) = renewal else { return };
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(renewal.due)).await;
+            let Some(inner) = weak.upgrade() else { return };
+            let session = Session { inner };
+            if !session
+                .inner
+                .renew_ahead
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                return;
+            }
+            {
+                let st = session.state();
+                // Without a refresh token there is nothing to renew with: the
+                // session lasts until the access token expires, not a margin less.
+                let renewable = st
+                    .tokens
+                    .as_ref()
+                    .is_some_and(|t| t.generation == renewal.generation && t.refresh.is_some());
+                if !renewable || st.retry.next_at.is_some() {
+                    return;
+                }
+            }
+            match session.renew(Renew::Expired).await {
+                Ok(_) => tracing::debug!("access token renewed ahead of its expiry"),
+                Err(error) => {
+                    tracing::info!(code = error.code(), "cannot renew ahead of expiry")
+                }
+            }
+        });
     }
 
     /// Ends the session locally: forgets the tokens and deletes the stored one.

@@ -4,9 +4,12 @@
 mod common;
 
 use common::Stack;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use timesheets_client::{Client, ClientConfig, CredentialStore, MemoryStore, Secret, SessionState};
+use timesheets_client::{
+    Client, ClientConfig, CredentialStore, MemoryStore, Secret, SessionState, StoreError,
+};
 
 const LONG: Duration = Duration::from_secs(300);
 const SHORT: Duration = Duration::from_secs(2);
@@ -62,6 +65,8 @@ fn person_opened_nothing(person: &common::Person) -> bool {
 async fn a_hundred_calls_with_an_expired_token_share_one_refresh() {
     let stack = Stack::start(SHORT).await;
     let (client, store) = stack.signed_in("employee@example.com").await;
+    // Let the access token expire unrenewed, as after a laptop's sleep.
+    client.session().set_renew_ahead(false);
     let before = stored(&store);
     tokio::time::sleep(SHORT + Duration::from_millis(200)).await;
 
@@ -93,12 +98,14 @@ async fn a_hundred_calls_with_an_expired_token_share_one_refresh() {
 async fn a_reused_refresh_token_signs_out_with_a_reason_and_empties_the_store() {
     let stack = Stack::start(SHORT).await;
     let (client, store) = stack.signed_in("employee@example.com").await;
+    client.session().set_renew_ahead(false);
     let original = stored(&store).unwrap_or_else(|| panic!("nothing stored"));
 
     // Someone else (a copy of the keyring) uses the same refresh token first.
     let thief_store = Arc::new(MemoryStore::new());
     assert!(thief_store.save(&Secret::new(original)).is_ok());
     let (thief, _) = stack.client(thief_store);
+    thief.session().set_renew_ahead(false);
     assert_eq!(thief.restore().await.state, SessionState::SignedIn);
 
     // Our token expires; our refresh presents the already-used token: reuse.
@@ -301,5 +308,193 @@ async fn the_background_retry_reconnects_when_the_provider_comes_back() {
     assert!(!view.offline);
     assert_eq!(view.state, SessionState::SignedIn);
     assert_eq!(view.user.map(|u| u.name), Some("Avery Auditor".to_owned()));
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_renews_a_little_before_expiry_by_itself() {
+    // Four-second tokens are renewed a quarter of their life (1 s) ahead.
+    let ttl = Duration::from_secs(4);
+    let stack = Stack::start(ttl).await;
+    let (client, store) = stack.signed_in("employee@example.com").await;
+    let signed_in_at = std::time::Instant::now();
+    let first = stored(&store);
+    assert_eq!(stack.counts.refreshes(), 0);
+
+    // Nobody calls anything; the app renews on its own before the token expires.
+    while stack.counts.refreshes() == 0 && signed_in_at.elapsed() < ttl * 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let renewed_after = signed_in_at.elapsed();
+    assert_eq!(stack.counts.refreshes(), 1, "no renewal by itself");
+    assert!(
+        renewed_after >= ttl - Duration::from_millis(1500) && renewed_after < ttl,
+        "renewed {renewed_after:?} after sign-in, not a little before the {ttl:?} expiry"
+    );
+    // Rotated, stored, and still signed in; a call now needs no refresh.
+    while client.session().refresh_count() == 1 && stored(&store) == first {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_ne!(stored(&store), first);
+    assert_eq!(client.view().state, SessionState::SignedIn);
+    let (from, to) = week();
+    assert!(client.api().list_entries(from, to).await.is_ok());
+    assert_eq!(stack.counts.refreshes(), 1);
+}
+
+/// A keyring whose writes can be held, to see what the app does meanwhile.
+#[derive(Default)]
+struct HeldStore {
+    inner: MemoryStore,
+    hold: AtomicBool,
+    waiting: AtomicBool,
+    released: (Mutex<bool>, Condvar),
+}
+
+impl HeldStore {
+    fn release(&self) {
+        let (lock, ready) = &self.released;
+        if let Ok(mut released) = lock.lock() {
+            *released = true;
+            ready.notify_all();
+        }
+    }
+}
+
+/// Releases the held write when the test ends, even by a failed assertion, so a
+/// write still waiting cannot keep the test's runtime from shutting down.
+struct ReleaseOnDrop(Arc<HeldStore>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl CredentialStore for HeldStore {
+    fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+        self.inner.load()
+    }
+    fn save(&self, token: &Secret<String>) -> Result<(), StoreError> {
+        if self.hold.load(Ordering::SeqCst) {
+            self.waiting.store(true, Ordering::SeqCst);
+            let (lock, ready) = &self.released;
+            let mut released = lock
+                .lock()
+                .map_err(|_| StoreError::Failed("poisoned".into()))?;
+            while !*released {
+                released = ready
+                    .wait(released)
+                    .map_err(|_| StoreError::Failed("poisoned".into()))?;
+            }
+        }
+        self.inner.save(token)
+    }
+    fn delete(&self) -> Result<(), StoreError> {
+        self.inner.delete()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotated_refresh_token_is_stored_before_the_new_access_token_is_used() {
+    let stack = Stack::start(SHORT).await;
+    let store = Arc::new(HeldStore::default());
+    let (client, person) = stack.client(store.clone());
+    client.session().set_renew_ahead(false);
+    common::sign_in(&client, &person, "employee@example.com").await;
+    let before = store
+        .inner
+        .load()
+        .ok()
+        .flatten()
+        .map(|t| t.expose().clone());
+    tokio::time::sleep(SHORT + Duration::from_millis(200)).await;
+
+    // The refresh answers, and the keyring write of its new refresh token hangs.
+    let _release = ReleaseOnDrop(store.clone());
+    store.hold.store(true, Ordering::SeqCst);
+    let (from, to) = week();
+    let api = client.api().clone();
+    let first = tokio::spawn(async move { api.list_entries(from, to).await });
+    while !store.waiting.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Meanwhile nobody gets the new access token: not the caller that renewed,
+    // nor one that comes later.
+    let api = client.api().clone();
+    let later = tokio::spawn(async move { api.list_entries(from, to).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !first.is_finished(),
+        "a call went on before the keyring write"
+    );
+    assert!(
+        !later.is_finished(),
+        "a call used the new token before the keyring write"
+    );
+
+    store.release();
+    for call in [first, later] {
+        let result = call.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let after = store
+        .inner
+        .load()
+        .ok()
+        .flatten()
+        .map(|t| t.expose().clone());
+    assert!(after.is_some());
+    assert_ne!(after, before);
+    assert_eq!(stack.counts.refreshes(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_means_offline_until_it_answers_again() {
+    let stack = Stack::start(LONG).await;
+    // The API's address, with nothing listening there yet.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    drop(listener);
+    let config = ClientConfig {
+        api_base: url::Url::parse(&format!("http://{addr}")).unwrap_or_else(|e| panic!("{e}")),
+        ..stack.config()
+    };
+    let store = Arc::new(MemoryStore::new());
+    let person = Arc::new(common::Person::default());
+    let client =
+        Client::new(config, store.clone(), person.clone()).unwrap_or_else(|e| panic!("{e}"));
+    common::sign_in(&client, &person, "employee@example.com").await;
+
+    let (from, to) = week();
+    let error = client.api().list_entries(from, to).await.err();
+    assert_eq!(error.map(|e| e.code()), Some("offline"));
+    let view = client.view();
+    assert!(view.offline, "{view:?}");
+    assert_eq!(
+        view.state,
+        SessionState::SignedIn,
+        "offline is not a sign-out"
+    );
+    assert!(stored(&store).is_some());
+
+    // The API comes back (anything answering HTTP there); the app notices by itself.
+    let mut changes = client.subscribe();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new()).await;
+    });
+    let back = tokio::time::timeout(Duration::from_secs(10), async {
+        while changes.borrow_and_update().offline {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "still offline: {:?}", client.view());
+    assert_eq!(client.view().state, SessionState::SignedIn);
     server.abort();
 }

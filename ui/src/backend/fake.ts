@@ -201,6 +201,11 @@ export class FakeBackend implements Backend {
     this.push({ ...this.view, offline });
   }
 
+  /** Sets the session's message, as the Rust side does to say why the sign-in will not be remembered. */
+  setMessage(message: string | null): void {
+    this.push({ ...this.view, message });
+  }
+
   /** Finishes a sign-in waiting for the browser, as the deep link would. */
   completeSignIn(user?: FakeUser): void {
     if (user) this.user = user;

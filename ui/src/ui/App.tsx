@@ -112,6 +112,9 @@ export function App({ backend }: { backend: Backend }) {
         announce("Back online: saving your unsaved changes again…", "info");
         void store.retryAll();
       }
+      // A week that could not be loaded for the same reason is loaded now.
+      const week = store.snapshot;
+      if (week.load === "error" && week.loadError?.code === "offline") void store.reload();
     }
     wasOffline.current = session.offline;
   }, [session, store, announce]);

@@ -34,12 +34,14 @@ export function Notices({
           <OfflineIcon /> <span>{OFFLINE}</span>
         </div>
       )}
+      {/* Not remembered: the Rust side's message says why (no keyring answered, or no
+          refresh token granted); one banner, not the same news twice. */}
       {!session.remembered && (
         <div class="banner banner-info" data-testid="not-remembered">
-          <WarningIcon /> <span>{NOT_REMEMBERED}</span>
+          <WarningIcon /> <span>{session.message ?? NOT_REMEMBERED}</span>
         </div>
       )}
-      {session.message && (
+      {session.remembered && session.message && (
         <div class="banner banner-info">
           <span>{session.message}</span>
         </div>

@@ -6,7 +6,7 @@
  * into its actions (see keyboard.ts).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { JSX } from "preact";
+import type { TargetedKeyboardEvent } from "preact";
 import { describeError } from "../backend/errors";
 import { cellKey, failedEdits, type GridCell, type GridRow } from "../grid";
 import { formatQuarters, hoursPhrase, parseHours } from "../hours";
@@ -406,7 +406,7 @@ function CellView({ cell, loaded, at, rowCount, store, focusCell }: CellProps) {
     inputRef.current?.focus();
   };
 
-  const onKeyDown = (e: JSX.TargetedKeyboardEvent<HTMLInputElement>) => {
+  const onKeyDown = (e: TargetedKeyboardEvent<HTMLInputElement>) => {
     const input = e.currentTarget;
     const command = cellKeyCommand(
       e,
