@@ -280,8 +280,9 @@ impl Client {
         let (pending, verdict, cold) = match self.decide(url) {
             Decided::Here(pending, verdict, forgotten) => {
                 if let Some(forgotten) = forgotten {
-                    // Spent before any request; a failure is logged, and the
-                    // provider refuses a second use of the code anyway.
+                    // Spent before any request. A failure is logged; the parked
+                    // copy then outlives this sign-in until its ten minutes are up,
+                    // and a later cold start only accepts it if it can delete it.
                     parked::answer(forgotten, "delete the spent sign-in").await;
                 }
                 (pending, verdict, false)

@@ -233,8 +233,12 @@ fn claim_now(
         if abandoned() {
             return Claim::Nothing;
         }
-        // Single use: gone from the keyring before any request is sent.
-        delete(store);
+        // Single use: gone from the keyring before any request is sent. If it
+        // cannot be deleted it could be claimed again, and a second presentation of
+        // its code would make the provider revoke the session it started: refuse.
+        if !delete(store) && verdict.is_ok() {
+            return Claim::Nothing;
+        }
     }
     Claim::Found(Box::new(pending), verdict)
 }
@@ -243,7 +247,8 @@ fn claim_now(
 mod tests {
     use super::*;
     use crate::discovery::ProviderMetadata;
-    use crate::keyring::MemoryStore;
+    use crate::keyring::{MemoryStore, StoreError};
+    use crate::secret::Secret;
     use crate::sign_in;
     use url::Url;
 
@@ -317,6 +322,39 @@ mod tests {
 
         let replay = get(parked.claim(config(), link(&state))).await;
         assert!(matches!(replay, Claim::Nothing));
+    }
+
+    /// Keeps what it is given but cannot delete it, like a keyring that stopped
+    /// answering halfway.
+    struct Undeletable(MemoryStore);
+
+    impl CredentialStore for Undeletable {
+        fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
+            self.0.load()
+        }
+        fn save(&self, value: &Secret<String>) -> Result<(), StoreError> {
+            self.0.save(value)
+        }
+        fn delete(&self) -> Result<(), StoreError> {
+            Err(StoreError::Failed("refused".into()))
+        }
+    }
+
+    #[test]
+    fn a_parked_sign_in_that_cannot_be_deleted_is_not_accepted() {
+        let store = Undeletable(MemoryStore::new());
+        let (pending, state) = started();
+        let stored = pending
+            .to_stored()
+            .unwrap_or_else(|| panic!("not storable"));
+        store.save(&stored).unwrap_or_else(|e| panic!("{e}"));
+        let claim = claim_now(&store, &config(), &link(&state), SystemTime::now(), || {
+            false
+        });
+        assert!(
+            matches!(claim, Claim::Nothing),
+            "a sign-in that stays claimable must not be used"
+        );
     }
 
     #[tokio::test]

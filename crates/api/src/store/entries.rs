@@ -423,13 +423,11 @@ impl Store {
         if !touched(&result) {
             return Err(Error::Conflict("the entry has already been decided"));
         }
-        let after = Entry {
-            status,
-            decided_by: Some(decider.to_owned()),
-            decided_at: Some(at),
-            updated_at: at,
-            ..before
-        };
+        // Read back rather than patch `before`: on PostgreSQL an edit by the owner
+        // may have committed between the read and the UPDATE (which then applied to
+        // the edited row), and the answer and the audit row must show the hours that
+        // were actually decided.
+        let after = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
         let action = match decision {
             Decision::Approve => "approve",
             Decision::Reject => "reject",
