@@ -486,6 +486,9 @@ fn declined(error: &str) -> String {
         "invalid_scope" => "The sign-in server refused the permissions the app asked for. \
             Check the app's configured scopes."
             .into(),
+        "invalid_target" => "The sign-in server does not know the API this app asked for \
+            (invalid_target). Check the app's audience or resource setting."
+            .into(),
         "server_error" | "temporarily_unavailable" => {
             "The sign-in server had a problem. Please try again in a moment.".into()
         }
@@ -697,6 +700,7 @@ mod tests {
         let error = rejection(pending.check(&denied)).into_error();
         assert_eq!(error.code(), "signed_out");
         assert_eq!(error.to_string(), "You declined the sign-in.");
+        assert!(declined("invalid_target").contains("audience or resource setting"));
         let odd =
             format!("com.example.timesheets:/oauth/callback?error=%3Cscript%3E&state={state}");
         let Rejection::Ended(message) = rejection(pending.check(&odd)) else {
