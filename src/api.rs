@@ -70,7 +70,10 @@ impl Api {
         let request = self
             .http
             .post(self.url(&format!("v1/entries/{id}/decision"))?)
-            .json(&DecisionRequest { decision });
+            .json(&DecisionRequest {
+                decision,
+                seen_updated_at: None,
+            });
         self.send(request, "decide an entry").await
     }
 

@@ -19,7 +19,7 @@
 
 use crate::error::Error;
 use crate::session::Session;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -44,6 +44,9 @@ pub struct ApiClient {
     down: Arc<AtomicBool>,
     /// Whether a probe is already waiting for the API to come back (one at a time).
     probing: Arc<AtomicBool>,
+    /// Each pending entry's `updated_at` as the approval list last showed it, sent
+    /// with a decision so the API refuses one on hours the manager never saw.
+    seen: Arc<std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -87,6 +90,7 @@ impl ApiClient {
             base: Arc::new(base),
             down: Arc::new(AtomicBool::new(false)),
             probing: Arc::new(AtomicBool::new(false)),
+            seen: Arc::default(),
         }
     }
 
@@ -203,13 +207,26 @@ impl ApiClient {
     ) -> Result<Vec<Entry>, Error> {
         let url = self.url_with_range(&["v1", "approvals"], from, to)?;
         let list: EntryList = self.call(Method::GET, url, None, None).await?;
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = list
+                .entries
+                .iter()
+                .map(|e| (e.id.clone(), e.updated_at))
+                .collect();
+        }
         Ok(list.entries)
     }
 
-    /// Approves or rejects one entry.
+    /// Approves or rejects one entry. An entry shown by
+    /// [`ApiClient::pending_approvals`] is decided only if it has not changed since
+    /// (the API answers `conflict` otherwise).
     pub async fn decide_one(&self, id: &str, decision: Decision) -> Result<Entry, Error> {
         let url = self.url(&["v1", "entries", id, "decision"])?;
-        let body = DecisionRequest { decision };
+        let seen_updated_at = self.seen.lock().ok().and_then(|seen| seen.get(id).copied());
+        let body = DecisionRequest {
+            decision,
+            seen_updated_at,
+        };
         self.call(Method::POST, url, json(&body)?, None).await
     }
 

@@ -139,6 +139,59 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_never_decides_hours_changed_after_the_list_was_shown() {
+    let stack = Stack::start(TTL).await;
+    let (employee, _) = stack.signed_in("employee@example.com").await;
+    let (manager, _) = stack.signed_in("manager@example.com").await;
+    let week = week();
+    let entry = employee
+        .api()
+        .create_entry(&entry(week.monday(), "Apollo", 2.0))
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}"));
+    let shown = manager
+        .api()
+        .pending_approvals(week.monday(), week.sunday())
+        .await
+        .unwrap_or_else(|e| panic!("approvals: {e}"));
+    assert_eq!(shown.len(), 1);
+
+    // The owner raises the hours while the manager looks at the old list.
+    employee
+        .api()
+        .update_entry(
+            &entry.id,
+            &EntryPatch {
+                hours: Some(12.0),
+                ..EntryPatch::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("update: {e}"));
+    let stale = manager
+        .api()
+        .decide_one(&entry.id, Decision::Approve)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("approved hours the manager never saw"));
+    assert_eq!(stale.code(), "conflict");
+
+    // Shown again, the new hours can be decided.
+    manager
+        .api()
+        .pending_approvals(week.monday(), week.sunday())
+        .await
+        .unwrap_or_else(|e| panic!("approvals: {e}"));
+    let approved = manager
+        .api()
+        .decide_one(&entry.id, Decision::Approve)
+        .await
+        .unwrap_or_else(|e| panic!("decide: {e}"));
+    assert_eq!(approved.hours.as_f64(), 12.0);
+    assert_eq!(approved.status, Status::Approved);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_renewed_once_and_retried_once() {
     // An API that expects another audience refuses every token of this provider.
     let stack = Stack::start(TTL).await;

@@ -147,6 +147,12 @@ impl Decision {
 pub struct DecisionRequest {
     /// Approve or reject.
     pub decision: Decision,
+    /// The entry's `updated_at` as the manager saw it. When given and the owner has
+    /// changed the entry since, the decision is refused (409), so nobody approves
+    /// hours they were never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub seen_updated_at: Option<DateTime<Utc>>,
 }
 
 /// Every error the API returns, as JSON.

@@ -66,7 +66,7 @@ pub(crate) async fn list(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "No approve:timesheets, or the caller's own entry", body = ErrorBody),
         (status = 404, description = "No such entry", body = ErrorBody),
-        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 409, description = "Already decided, or changed since `seen_updated_at`", body = ErrorBody),
         (status = 422, description = "Not approve or reject", body = ErrorBody),
     ))]
 pub(crate) async fn decide(
@@ -75,6 +75,9 @@ pub(crate) async fn decide(
     EntryId(id): EntryId,
     Json(body): Json<DecisionRequest>,
 ) -> Result<Json<Entry>, Error> {
-    let entry = ctx.store.decide(&caller.sub, &id, body.decision).await?;
+    let entry = ctx
+        .store
+        .decide(&caller.sub, &id, body.decision, body.seen_updated_at)
+        .await?;
     Ok(Json(entry))
 }

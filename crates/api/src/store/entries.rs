@@ -393,20 +393,31 @@ impl Store {
         Ok(())
     }
 
-    /// Approves or rejects someone else's pending entry `id`.
+    /// Approves or rejects someone else's pending entry `id`; with `seen`, only if
+    /// the entry is still as the decider saw it.
     pub(crate) async fn decide(
         &self,
         decider: &str,
         id: &str,
         decision: Decision,
+        seen: Option<DateTime<Utc>>,
     ) -> Result<Entry, Error> {
         let mut w = self.begin_write(None).await?;
+        let unlocked = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
+        // The owner's edits take the owner's lock: holding it, the entry read next
+        // is the one the UPDATE below decides.
+        self.lock_owner(&mut w, &unlocked.owner).await?;
         let before = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
         if before.owner == decider {
             return Err(Error::Forbidden("nobody decides their own entries"));
         }
         if before.status != Status::Pending {
             return Err(Error::Conflict("the entry has already been decided"));
+        }
+        if seen.is_some_and(|seen| seen != before.updated_at) {
+            return Err(Error::Conflict(
+                "the entry changed since you saw it: reload it and decide again",
+            ));
         }
         let at = now();
         let status = decision.status();

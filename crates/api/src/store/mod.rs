@@ -172,17 +172,30 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut w = WriteTx {
+                    tx: self.pool.begin().await?,
+                    _writer: None,
+                };
                 if let Some(owner) = owner {
-                    // Selected through FROM so the row has a type Any can read.
-                    sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
-                        .bind(owner_lock_key(owner))
-                        .execute(&mut *tx)
-                        .await?;
+                    self.lock_owner(&mut w, owner).await?;
                 }
-                Ok(WriteTx { tx, _writer: None })
+                Ok(w)
             }
         }
+    }
+
+    /// Takes `owner`'s lock inside `w`, for a write that learns whose entry it
+    /// touches only after reading it (a decision). On SQLite every write already
+    /// holds the one writer lock.
+    pub(crate) async fn lock_owner(&self, w: &mut WriteTx, owner: &str) -> Result<(), Error> {
+        if self.backend == Backend::Postgres {
+            // Selected through FROM so the row has a type Any can read.
+            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                .bind(owner_lock_key(owner))
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 both_backends!(
     the_queue_holds_others_pending_entries,
     decisions_are_recorded_once,
+    a_decision_is_refused_on_an_entry_changed_since_it_was_seen,
 );
 
 fn owners_and_dates(list: &Value) -> Vec<(String, String)> {
@@ -180,4 +181,54 @@ async fn decisions_are_recorded_once(backend: Backend) {
     let queue = app.get("/v1/approvals", &mona).await;
     assert_eq!(queue.json["entries"].as_array().unwrap().len(), 1);
     assert_eq!(queue.json["entries"][0]["id"], third["id"]);
+}
+
+async fn a_decision_is_refused_on_an_entry_changed_since_it_was_seen(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let alice = app.token("alice", EMPLOYEE);
+    let mona = app.token("mona", MANAGER);
+    let entry = app.create(&alice, "2026-11-23", "Apollo", 2.0).await;
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let seen = app.get("/v1/approvals", &mona).await.json["entries"][0]["updated_at"].clone();
+    assert_eq!(seen, entry["updated_at"]);
+
+    // The owner changes the hours after the manager loaded the queue.
+    let edited = app
+        .patch(&format!("/v1/entries/{id}"), &alice, json!({"hours": 12.0}))
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+
+    let decide = format!("/v1/entries/{id}/decision");
+    let stale = app
+        .post(
+            &decide,
+            &mona,
+            json!({"decision": "approve", "seen_updated_at": seen}),
+        )
+        .await;
+    assert_eq!(
+        (stale.status, stale.error()),
+        (409, "conflict"),
+        "{}",
+        stale.text
+    );
+    assert!(stale.json["message"]
+        .as_str()
+        .unwrap()
+        .contains("changed since you saw it"));
+
+    let fresh = app.get("/v1/approvals", &mona).await.json["entries"][0]["updated_at"].clone();
+    let reply = app
+        .post(
+            &decide,
+            &mona,
+            json!({"decision": "approve", "seen_updated_at": fresh}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.json["hours"], 12.0,
+        "the answer shows the hours decided"
+    );
+    assert_eq!(reply.json["status"], "approved");
 }
