@@ -7,11 +7,6 @@ use timesheets_client::{
 };
 use timesheets_core::validation;
 
-/// How far back and ahead the approval screen looks: the API serves at most a year
-/// per request.
-const APPROVALS_BACK_DAYS: u64 = 329;
-const APPROVALS_AHEAD_DAYS: u64 = 35;
-
 #[tauri::command]
 pub fn session(client: State<'_, Client>) -> SessionView {
     client.view()
@@ -82,14 +77,7 @@ pub async fn delete_entry(client: State<'_, Client>, id: String) -> Result<(), E
 
 #[tauri::command]
 pub async fn pending_approvals(client: State<'_, Client>) -> Result<Vec<Entry>, Error> {
-    let today = client.today();
-    let from = today
-        .checked_sub_days(chrono::Days::new(APPROVALS_BACK_DAYS))
-        .unwrap_or(today);
-    let to = today
-        .checked_add_days(chrono::Days::new(APPROVALS_AHEAD_DAYS))
-        .unwrap_or(today);
-    client.api().pending_approvals(from, to).await
+    client.pending_approvals().await
 }
 
 #[tauri::command]

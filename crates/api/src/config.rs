@@ -70,22 +70,29 @@ impl std::fmt::Debug for Config {
             .field("audience", &self.audience)
             .field("accept_jwt_typ", &self.accept_jwt_typ)
             .field("leeway", &self.leeway)
-            .field("database_url", &redacted(&self.database_url))
+            .field("database_url", &redact_database_url(&self.database_url))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .finish()
     }
 }
 
-/// The URL with any password replaced, for logs.
-fn redacted(url: &str) -> String {
+/// A database URL fit to print: any password replaced. A URL that does not parse
+/// loses its whole user-info part, as there is no telling where the password ends.
+///
+/// Public so the binary that prints where its data lives shows the same thing the
+/// configuration's `Debug` does.
+pub fn redact_database_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("REDACTED"));
+            let _ = parsed.set_password(Some("redacted"));
             parsed.to_string()
         }
         Ok(_) => url.to_owned(),
-        Err(_) => "<unparsable>".to_owned(),
+        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://redacted@{host}"),
+            _ => url.to_owned(),
+        },
     }
 }
 
@@ -94,12 +101,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn database_passwords_are_not_printed() {
+        let shown = redact_database_url("postgres://app:s3cret@db.example.com/timesheets");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("app:redacted@"), "{shown}");
+        let unparsable = redact_database_url("postgres://app:s3c@ret@@:::/db");
+        assert_eq!(unparsable, "postgres://redacted@:::/db");
+    }
+
+    #[test]
     fn debug_hides_the_database_password() {
         let config = Config::new("https://i/", "a", "postgres://app:hunter2@db:5432/ts");
         let printed = format!("{config:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(
-            printed.contains("postgres://app:REDACTED@db:5432/ts"),
+            printed.contains("postgres://app:redacted@db:5432/ts"),
             "{printed}"
         );
     }

@@ -35,7 +35,7 @@ mod http;
 mod jwks;
 mod store;
 
-pub use config::Config;
+pub use config::{redact_database_url, Config};
 pub use http::auth::{Approve, Caller, Create, Delete, Read, RequiredScope, Scoped};
 pub use http::error::Error;
 pub use http::openapi::ApiDoc;

@@ -11,7 +11,8 @@
 //! | the deep link (app running, or started by the link) | [`Client::handle_callback`] |
 //! | `sign_out` | [`Client::sign_out`] |
 //! | `today` | [`Client::today`] |
-//! | entries, approvals | [`Client::api`] |
+//! | `pending_approvals` | [`Client::pending_approvals`] |
+//! | entries, decisions | [`Client::api`] |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), timesheets_client::Error> {
@@ -46,6 +47,7 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
+use timesheets_core::Entry;
 use tokio::sync::watch;
 
 /// The app's brain: configuration, session, sign-in in progress, and the API client.
@@ -396,6 +398,14 @@ impl Client {
         chrono::Local::now().date_naive()
     }
 
+    /// Others' entries awaiting a decision, for the approval screen: from about
+    /// eleven months back to five weeks ahead of today, as the API serves at most a
+    /// year per request.
+    pub async fn pending_approvals(&self) -> Result<Vec<Entry>, Error> {
+        let (from, to) = approval_window(self.today());
+        self.inner.api.pending_approvals(from, to).await
+    }
+
     /// The timesheet API, with this session's bearer token attached.
     pub fn api(&self) -> &ApiClient {
         &self.inner.api
@@ -431,9 +441,32 @@ impl Client {
     }
 }
 
+/// How far back and ahead the approval screen looks from `today`: 365 days in all,
+/// within the API's one-year limit per request.
+fn approval_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    const BACK: u64 = 329;
+    const AHEAD: u64 = 35;
+    let from = today
+        .checked_sub_days(chrono::Days::new(BACK))
+        .unwrap_or(today);
+    let to = today
+        .checked_add_days(chrono::Days::new(AHEAD))
+        .unwrap_or(today);
+    (from, to)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_approval_window_holds_today_and_stays_within_a_year() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default();
+        let (from, to) = approval_window(today);
+        assert!(from < today && today < to);
+        // The API counts both end days and serves at most 366.
+        assert!((to - from).num_days() < 366, "{from}..{to}");
+    }
     use crate::discovery::ProviderMetadata;
     use crate::keyring::{MemoryStore, StoreError, NOT_REMEMBERED};
     use crate::secret::Secret;

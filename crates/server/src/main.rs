@@ -167,11 +167,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| {
             format!(
                 "cannot open the API's database {}",
-                redact_password(&database_url)
+                timesheets_api::redact_database_url(&database_url)
             )
         })?;
     println!("Timesheet API: http://{api_addr} (trusting {issuer}, audience {audience})");
-    println!("Database: {}", redact_password(&database_url));
+    println!(
+        "Database: {}",
+        timesheets_api::redact_database_url(&database_url)
+    );
     tasks.spawn(serve(api_listener, timesheets_api::router(api), stopping));
 
     tokio::select! {
@@ -307,35 +310,9 @@ fn sqlite_url(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(format!("sqlite://{text}?mode=rwc"))
 }
 
-/// Hides a password in a database URL before it is printed. A URL that does not
-/// parse loses its whole user-info part, as there is no telling where the
-/// password ends.
-fn redact_password(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
-            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://redacted@{host}"),
-            _ => url.to_owned(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn database_passwords_are_not_printed() {
-        let shown = redact_password("postgres://app:s3cret@db.example.com/timesheets");
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("app:redacted@"), "{shown}");
-        let unparsable = redact_password("postgres://app:s3c@ret@@:::/db");
-        assert_eq!(unparsable, "postgres://redacted@:::/db");
-    }
 
     #[test]
     fn errors_are_reported_on_one_line_without_repeats() {
