@@ -1,7 +1,12 @@
 //! What an operator decides: which issuer to trust, for which audience, and where
 //! the data lives.
 
+use crate::ScopeClaim;
 use std::time::Duration;
+
+/// The desktop app's client id at the development provider: the `aud` of the ID
+/// tokens the app presents by default.
+pub const DEFAULT_CLIENT_ID: &str = "timesheets-desktop";
 
 /// The API's settings.
 ///
@@ -14,21 +19,30 @@ use std::time::Duration;
 pub struct Config {
     /// The exact `iss` every token must carry, e.g. `http://127.0.0.1:8081/`.
     ///
-    /// Compared byte for byte: Auth0's issuer ends in a slash and a token from
-    /// `https://tenant.auth0.com` without it is a different issuer. Discovery is
-    /// fetched from `{issuer}/.well-known/openid-configuration`.
+    /// A string, never a parsed URL: compared byte for byte (RFC 8414 §3.3), so
+    /// Auth0's `https://tenant.auth0.com/` and Okta's `https://org.okta.com` both
+    /// work as written, and a token whose `iss` differs by one character, a
+    /// trailing slash included, is from another issuer. Discovery is fetched from
+    /// `{issuer}/.well-known/openid-configuration` with exactly one slash between.
     pub issuer: String,
     /// The identifier of this API, which must appear in a token's `aud`.
     ///
     /// This is what tells an access token meant for us from an ID token (whose
     /// audience is the client id) or a token for another API of the same tenant.
     pub audience: String,
-    /// Also accept header `typ: JWT`, which Auth0's default token profile sends
-    /// instead of RFC 9068's `at+jwt`.
+    /// Also accept header `typ: JWT` (Auth0's default token profile, Entra ID,
+    /// Keycloak) or no `typ` at all (Okta), instead of RFC 9068's `at+jwt`.
     ///
     /// Off by default: with it on, the audience check is what keeps ID tokens out.
     pub accept_jwt_typ: bool,
-    /// Clock skew tolerated on `exp` and `nbf`. Default 30 s.
+    /// The claims granted scopes are read from; default all of `scope`, `scp`
+    /// and `permissions`. Narrow it when a provider puts something else in one of
+    /// them (a claim the API does not count is never looked at).
+    pub scope_claims: Vec<ScopeClaim>,
+    /// The desktop app's client ids: an ID token presented at `PUT /v1/me` must be
+    /// meant for one of them (`aud`). Default `timesheets-desktop`.
+    pub client_ids: Vec<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 30 s.
     pub leeway: Duration,
     /// `sqlite://path?mode=rwc` (the default kind) or `postgres://…`.
     pub database_url: String,
@@ -55,6 +69,8 @@ impl Config {
             issuer: issuer.into(),
             audience: audience.into(),
             accept_jwt_typ: false,
+            scope_claims: ScopeClaim::ALL.to_vec(),
+            client_ids: vec![DEFAULT_CLIENT_ID.to_owned()],
             leeway: Duration::from_secs(30),
             database_url: database_url.into(),
             max_body_bytes: 64 * 1024,
@@ -69,6 +85,8 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("accept_jwt_typ", &self.accept_jwt_typ)
+            .field("scope_claims", &self.scope_claims)
+            .field("client_ids", &self.client_ids)
             .field("leeway", &self.leeway)
             .field("database_url", &redact_database_url(&self.database_url))
             .field("max_body_bytes", &self.max_body_bytes)

@@ -88,10 +88,50 @@ struct RawKeySet {
     keys: Vec<serde_json::Value>,
 }
 
+/// Why the issuer's keys could not be had.
+#[derive(Debug)]
+enum FetchError {
+    /// No answer, or a 5xx: it may well work in a moment.
+    Unreachable(String),
+    /// An answer that will not change by waiting: no discovery document there, a
+    /// document naming another issuer, or one that does not parse. The
+    /// configuration is wrong.
+    Wrong(String),
+}
+
+impl FetchError {
+    fn text(&self) -> &str {
+        match self {
+            FetchError::Unreachable(text) | FetchError::Wrong(text) => text,
+        }
+    }
+}
+
+impl From<FetchError> for Error {
+    /// During a request both kinds are a 503: no token can be checked right now.
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Unreachable(text) | FetchError::Wrong(text) => Error::KeysUnavailable(text),
+        }
+    }
+}
+
+/// What [`Jwks::probe`] found out about the configured issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerCheck {
+    /// Discovery names the issuer exactly and its key set has this many usable keys.
+    Ready(usize),
+    /// The issuer could not be reached; the API will keep trying on each token.
+    Unreachable(String),
+    /// The issuer answered, wrongly: the setting needs fixing.
+    Misconfigured(String),
+}
+
 /// Where the discovery document of `issuer` lives (OpenID Connect Discovery §4):
 /// the issuer, then `/.well-known/openid-configuration`, with exactly one slash
-/// between whether or not the issuer ends in one.
-pub(crate) fn discovery_url(issuer: &str) -> Result<Url, Error> {
+/// between whether or not the issuer ends in one, and the issuer's path kept
+/// (`https://login.microsoftonline.com/TENANT/v2.0`, `https://kc/realms/acme`).
+pub fn discovery_url(issuer: &str) -> Result<Url, Error> {
     let base = issuer.trim_end_matches('/');
     let url = Url::parse(&format!("{base}/.well-known/openid-configuration"))
         .map_err(|e| Error::Config(format!("issuer {issuer:?} is not a URL: {e}")))?;
@@ -153,6 +193,18 @@ impl Jwks {
             };
         }
         match self.fetch_keys(&mut state).await {
+            Ok(set) if set.is_empty() => {
+                // Nothing usable: treat as a failure so the next token asks again soon.
+                tracing::warn!("the issuer's key set holds no usable signing key");
+                state.jwks_uri = None;
+                state.not_before =
+                    Some(Instant::now() + FAILURE_BACKOFF.min(self.refresh_interval));
+                if state.fetched {
+                    Ok(None)
+                } else {
+                    Err(Error::KeysUnavailable("no usable signing key".into()))
+                }
+            }
             Ok(set) => {
                 tracing::info!(keys = set.len(), "fetched the issuer's key set");
                 state.fetched = true;
@@ -162,7 +214,7 @@ impl Jwks {
                 Ok(found)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot fetch the issuer's key set");
+                tracing::warn!(error = e.text(), "cannot fetch the issuer's key set");
                 // Rediscover next time, in case the key set moved.
                 state.jwks_uri = None;
                 state.not_before =
@@ -170,13 +222,40 @@ impl Jwks {
                 if state.fetched {
                     Ok(None)
                 } else {
-                    Err(e)
+                    Err(e.into())
                 }
             }
         }
     }
 
-    async fn fetch_keys(&self, state: &mut FetchState) -> Result<KeySet, Error> {
+    /// Asks the issuer now, outside any request: for a start-up line that says
+    /// at once whether the configured issuer can work. Keeps the keys it finds.
+    pub(crate) async fn probe(&self) -> IssuerCheck {
+        let mut state = self.fetch.lock().await;
+        state.jwks_uri = None;
+        match self.fetch_keys(&mut state).await {
+            Ok(set) if set.is_empty() => IssuerCheck::Misconfigured(
+                "its key set holds no RS256, PS256 or ES256 signing key with a key id".into(),
+            ),
+            Ok(set) => {
+                let count = set.len();
+                state.fetched = true;
+                state.not_before = Some(Instant::now() + self.refresh_interval);
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
+                IssuerCheck::Ready(count)
+            }
+            Err(FetchError::Unreachable(text)) => {
+                state.jwks_uri = None;
+                IssuerCheck::Unreachable(text)
+            }
+            Err(FetchError::Wrong(text)) => {
+                state.jwks_uri = None;
+                IssuerCheck::Misconfigured(text)
+            }
+        }
+    }
+
+    async fn fetch_keys(&self, state: &mut FetchState) -> Result<KeySet, FetchError> {
         let jwks_uri = match &state.jwks_uri {
             Some(uri) => uri.clone(),
             None => {
@@ -184,17 +263,16 @@ impl Jwks {
                 // OpenID Connect Discovery §4.3: the document must name the issuer
                 // we asked about, or its keys are not that issuer's.
                 if doc.issuer != self.issuer {
-                    return Err(Error::KeysUnavailable(format!(
-                        "discovery names issuer {:?}, expected {:?}",
-                        doc.issuer, self.issuer
+                    return Err(FetchError::Wrong(format!(
+                        "{} names the issuer {:?}, not {:?} (issuers are compared exactly, \
+                         trailing slash included)",
+                        self.discovery, doc.issuer, self.issuer
                     )));
                 }
                 let uri = Url::parse(&doc.jwks_uri)
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or_else(|| {
-                        Error::KeysUnavailable("jwks_uri is not an http(s) URL".into())
-                    })?;
+                    .ok_or_else(|| FetchError::Wrong("jwks_uri is not an http(s) URL".into()))?;
                 state.jwks_uri = Some(uri.clone());
                 uri
             }
@@ -203,8 +281,9 @@ impl Jwks {
         Ok(parse_key_set(raw))
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
-        let unavailable = |what: String| Error::KeysUnavailable(format!("{url}: {what}"));
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, FetchError> {
+        let unavailable = |what: String| FetchError::Unreachable(format!("{url}: {what}"));
+        let wrong = |what: String| FetchError::Wrong(format!("{url}: {what}"));
         let mut response = self
             .http
             .get(url.clone())
@@ -212,8 +291,12 @@ impl Jwks {
             .send()
             .await
             .map_err(|e| unavailable(with_causes(&e)))?;
-        if !response.status().is_success() {
-            return Err(unavailable(format!("status {}", response.status())));
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(unavailable(format!("status {status}")));
+        }
+        if !status.is_success() {
+            return Err(wrong(format!("status {status}")));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -222,11 +305,11 @@ impl Jwks {
             .map_err(|e| unavailable(with_causes(&e)))?
         {
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(unavailable("document too large".into()));
+                return Err(wrong("document too large".into()));
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))
+        serde_json::from_slice(&body).map_err(|e| wrong(e.to_string()))
     }
 }
 
@@ -298,6 +381,35 @@ fn parse_key_set(raw: RawKeySet) -> KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_keeps_every_issuer_shape() {
+        let cases = [
+            // Okta's org server, Google, node-oidc-provider: no path, no slash.
+            (
+                "http://127.0.0.1:9000",
+                "http://127.0.0.1:9000/.well-known/openid-configuration",
+            ),
+            // Auth0: a trailing slash.
+            (
+                "https://tenant.auth0.com/",
+                "https://tenant.auth0.com/.well-known/openid-configuration",
+            ),
+            // Entra ID and Keycloak: a path.
+            (
+                "https://login.microsoftonline.com/TENANT/v2.0",
+                "https://login.microsoftonline.com/TENANT/v2.0/.well-known/openid-configuration",
+            ),
+            (
+                "https://kc.example.com/realms/acme",
+                "https://kc.example.com/realms/acme/.well-known/openid-configuration",
+            ),
+        ];
+        for (issuer, expected) in cases {
+            let url = discovery_url(issuer).map(String::from);
+            assert_eq!(url.ok().as_deref(), Some(expected), "{issuer}");
+        }
+    }
 
     #[test]
     fn discovery_joins_with_one_slash() {

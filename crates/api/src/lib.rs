@@ -33,10 +33,13 @@
 mod config;
 mod http;
 mod jwks;
+mod scope_claims;
 mod store;
 
-pub use config::{redact_database_url, Config};
+pub use config::{redact_database_url, Config, DEFAULT_CLIENT_ID};
 pub use http::auth::{Approve, Caller, Create, Delete, Read, RequiredScope, Scoped};
 pub use http::error::Error;
 pub use http::openapi::ApiDoc;
 pub use http::{router, ApiContext};
+pub use jwks::{discovery_url, IssuerCheck};
+pub use scope_claims::{ScopeClaim, UnknownScopeClaim};

@@ -4,6 +4,7 @@
 //!
 //! - [`scope`]: the OAuth scopes that gate every action, and parsing of granted scope sets;
 //! - [`entry`]: a timesheet entry, its status, and the request and response bodies of the API;
+//! - [`person`]: a person's verified name and email, and the ID token that proves them;
 //! - [`hours`]: hours in quarter-hour steps, the only unit the grid and the API accept;
 //! - [`week`]: ISO weeks (Monday first), the span the grid shows;
 //! - [`validation`]: the row rules, each failure naming its field.
@@ -13,6 +14,7 @@
 
 pub mod entry;
 pub mod hours;
+pub mod person;
 pub mod scope;
 pub mod validation;
 pub mod week;
@@ -21,6 +23,7 @@ pub use entry::{
     Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry, Status,
 };
 pub use hours::Hours;
+pub use person::{IdTokenPresentation, Person};
 pub use scope::{Scope, Scopes};
 pub use validation::{FieldError, Limits};
 pub use week::Week;

@@ -37,18 +37,38 @@ struct Args {
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
 
-    /// Trust this external OpenID provider (Auth0, Keycloak, …) instead of starting
-    /// the development one. Compared exactly with `iss`, trailing slash included.
-    #[arg(long, env = "TIMESHEETS_ISSUER", requires = "audience")]
-    issuer: Option<Url>,
+    /// Trust this external OpenID provider (Auth0, Okta, Entra ID, Keycloak, …)
+    /// instead of starting the development one. Kept exactly as written and
+    /// compared exactly with `iss`: `https://tenant.auth0.com/` (with its slash),
+    /// `https://org.okta.com` (without), `https://kc.example.com/realms/acme`.
+    #[arg(long, env = "TIMESHEETS_ISSUER", requires = "audience", value_parser = issuer_arg)]
+    issuer: Option<String>,
 
     /// The API identifier access tokens must carry in `aud`.
     #[arg(long, env = "TIMESHEETS_AUDIENCE")]
     audience: Option<String>,
 
-    /// Accept access tokens typed `JWT` rather than `at+jwt` (Auth0's default token profile).
+    /// Accept access tokens typed `JWT`, or not typed at all, rather than `at+jwt`
+    /// (Auth0's default token profile, Okta, Entra ID, Keycloak).
     #[arg(long, env = "TIMESHEETS_ACCEPT_JWT_TYP")]
     accept_jwt_typ: bool,
+
+    /// The access-token claims granted scopes are read from, comma-separated:
+    /// `scope` (RFC 9068), `scp` (Okta's array, Entra ID's string), `permissions`
+    /// (Auth0 RBAC).
+    #[arg(
+        long,
+        env = "TIMESHEETS_SCOPE_CLAIMS",
+        value_delimiter = ',',
+        default_value = "scope,scp,permissions"
+    )]
+    scope_claims: Vec<timesheets_api::ScopeClaim>,
+
+    /// The desktop app's client ids, comma-separated: an ID token the app presents
+    /// (for the person's name) must be meant for one of them.
+    #[arg(long, env = "TIMESHEETS_CLIENT_IDS", value_delimiter = ',',
+          default_value = timesheets_api::DEFAULT_CLIENT_ID)]
+    client_ids: Vec<String>,
 
     /// A TOML file of development users (`[[users]]` with sub, email, name, password, scopes).
     #[arg(long, env = "TIMESHEETS_USERS")]
@@ -137,7 +157,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let (issuer, audience) = match (&args.issuer, &args.audience) {
-        (Some(issuer), Some(audience)) => (issuer.to_string(), audience.clone()),
+        (Some(issuer), Some(audience)) => (issuer.clone(), audience.clone()),
         (Some(_), None) => bail!("--issuer needs --audience: the API identifier tokens carry"),
         (None, audience) => {
             let idp_listener = TcpListener::bind(args.idp_listen).await.with_context(|| {
@@ -162,6 +182,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let mut api_config = timesheets_api::Config::new(&issuer, &audience, &database_url);
     api_config.accept_jwt_typ = args.accept_jwt_typ;
+    api_config.scope_claims = args.scope_claims.clone();
+    api_config.client_ids = args.client_ids.clone();
     let api = timesheets_api::ApiContext::connect(api_config)
         .await
         .with_context(|| {
@@ -170,6 +192,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 timesheets_api::redact_database_url(&database_url)
             )
         })?;
+    if args.issuer.is_some() {
+        check_issuer(&api, &issuer).await?;
+    }
     println!("Timesheet API: http://{api_addr} (trusting {issuer}, audience {audience})");
     println!(
         "Database: {}",
@@ -208,6 +233,58 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// How long the start-up check of an external issuer may take.
+const ISSUER_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
+/// Asks the external issuer for its discovery document and keys once at start:
+/// a wrong `--issuer` (nothing published there, or a document naming another
+/// issuer) is one line and exit status 1 now, rather than a 503 on every request
+/// later. An issuer that does not answer yet is only a warning: the API starts
+/// anyway and asks again on the first token.
+async fn check_issuer(api: &timesheets_api::ApiContext, issuer: &str) -> anyhow::Result<()> {
+    use timesheets_api::IssuerCheck;
+    match tokio::time::timeout(ISSUER_CHECK_LIMIT, api.check_issuer()).await {
+        Ok(IssuerCheck::Ready(keys)) => {
+            tracing::info!(
+                keys,
+                "the issuer's discovery document and key set are in order"
+            );
+            Ok(())
+        }
+        Ok(IssuerCheck::Misconfigured(why)) => {
+            bail!("--issuer (TIMESHEETS_ISSUER) {issuer:?} cannot be used: {why}")
+        }
+        Ok(IssuerCheck::Unreachable(why)) => {
+            tracing::warn!(
+                "--issuer (TIMESHEETS_ISSUER) {issuer:?} does not answer yet ({why}); \
+                 requests with a token get 503 until it does"
+            );
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(
+                "--issuer (TIMESHEETS_ISSUER) {issuer:?} did not answer within {} s; \
+                 requests with a token get 503 until it does",
+                ISSUER_CHECK_LIMIT.as_secs()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Reads `--issuer`: any http(s) URL without query or fragment, kept exactly as
+/// written (no slash added or removed: it is compared with `iss` as a string).
+fn issuer_arg(value: &str) -> Result<String, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http or https URL".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must have no query or fragment (RFC 8414 §2)".into());
+    }
+    Ok(value.to_owned())
 }
 
 async fn start_idp(
@@ -332,5 +409,46 @@ mod tests {
         assert_eq!(args.listen.port(), 8080);
         assert_eq!(args.idp_listen.port(), 8081);
         assert!(Args::try_parse_from(["timesheets-server", "--issuer", "https://x/"]).is_err());
+        assert_eq!(args.scope_claims, timesheets_api::ScopeClaim::ALL.to_vec());
+        assert_eq!(args.client_ids, vec!["timesheets-desktop"]);
+    }
+
+    #[test]
+    fn the_issuer_is_kept_exactly_as_written() {
+        for issuer in [
+            "http://127.0.0.1:9000",
+            "https://tenant.auth0.com/",
+            "https://login.microsoftonline.com/TENANT/v2.0",
+        ] {
+            let args = Args::try_parse_from([
+                "timesheets-server",
+                "--issuer",
+                issuer,
+                "--audience",
+                "api",
+            ])
+            .map_err(|e| e.to_string());
+            assert_eq!(args.map(|a| a.issuer), Ok(Some(issuer.to_owned())));
+        }
+        for bad in ["not a url", "ftp://x/", "https://x/?a=b"] {
+            let args =
+                Args::try_parse_from(["timesheets-server", "--issuer", bad, "--audience", "api"]);
+            let message = args.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains("--issuer"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_scope_claim_is_refused_by_name() {
+        let args = Args::try_parse_from(["timesheets-server", "--scope-claims", "scope,roles"]);
+        let message = args.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("--scope-claims"), "{message}");
+        assert!(message.contains("roles"), "{message}");
+        let args = Args::try_parse_from(["timesheets-server", "--scope-claims", "scp"])
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            args.map(|a| a.scope_claims),
+            Ok(vec![timesheets_api::ScopeClaim::Scp])
+        );
     }
 }

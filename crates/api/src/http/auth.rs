@@ -12,11 +12,13 @@
 //! on the allow-list (RS256, PS256, ES256: never `none`, never HMAC, so a token
 //! "signed" with the public key as an HMAC secret fails here) and whose `typ` says
 //! access token; a `kid` found in the issuer's key set (never a key the token
-//! itself points at: `jku`, `x5u` and `jwk` are ignored); the signature; `iss`
-//! exactly; our audience in `aud`; `exp` (required) and `nbf` with leeway; `sub`.
+//! itself points at: `jku`, `x5u` and `jwk` are ignored); no `crit` (RFC 7515
+//! §4.1.11: no extension is understood); the signature; `iss` exactly; our
+//! audience in `aud`; `exp` (required), `nbf` and `iat` with leeway; `sub`; and
+//! scopes in the claims the operator counts, each in its expected shape.
 
 use crate::http::ApiContext;
-use crate::Error;
+use crate::{scope_claims, Error};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -41,26 +43,45 @@ pub struct Caller {
     pub sub: String,
     /// A name to show managers: the `name` claim, else `email`, else `sub`.
     pub name: String,
+    /// The `name` claim of the access token itself, when it has one: it wins over
+    /// an ID token's (see `PUT /v1/me`).
+    pub token_name: Option<String>,
+    /// The `email` claim of the access token itself, when it has one.
+    pub token_email: Option<String>,
     /// The timesheet scopes the token grants.
     pub scopes: Scopes,
 }
 
-/// The claims we read; `exp`, `nbf`, `iss` and `aud` are checked by jsonwebtoken,
-/// `iss` is also read here so that an array (which jsonwebtoken tolerates) fails.
+/// The claims we read. `exp`, `nbf`, `iss` and `aud` are checked by jsonwebtoken;
+/// `iss` is also read here so that an array (which jsonwebtoken tolerates) fails,
+/// and `iat` so that a token issued in the future fails. The rest (scopes, name)
+/// are read from `other` according to the configuration.
 #[derive(Deserialize)]
-struct Claims {
-    sub: String,
+pub(crate) struct Claims {
+    pub(crate) sub: String,
     #[allow(dead_code)]
     iss: String,
     #[serde(default)]
-    scope: Option<String>,
-    /// Auth0's RBAC puts the granted permissions here.
-    #[serde(default)]
-    permissions: Option<Vec<serde_json::Value>>,
-    #[serde(default)]
-    name: Option<serde_json::Value>,
-    #[serde(default)]
-    email: Option<serde_json::Value>,
+    iat: Option<f64>,
+    #[serde(flatten)]
+    pub(crate) other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// A text claim fit to show: control characters dropped, at most 200
+    /// characters, `None` when absent, not a string, or blank.
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.other
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+            })
+            .filter(|s| !s.trim().is_empty())
+    }
 }
 
 /// Refuses a token: logs why at debug (never the token), answers a fixed phrase.
@@ -70,11 +91,12 @@ fn refuse(description: &'static str, detail: impl std::fmt::Display) -> Error {
 }
 
 /// Whether the header `typ` says "JWT access token" (RFC 9068 §2.1), or plain
-/// `JWT` when the operator allows it for Auth0. Media types compare
+/// `JWT` (Auth0, Entra ID, Keycloak) or none at all (Okta) when the operator
+/// allows providers that do not type their access tokens. Media types compare
 /// case-insensitively, and `application/` may be omitted (RFC 7515 §4.1.9).
 fn typ_allowed(typ: Option<&str>, accept_jwt: bool) -> bool {
     let Some(typ) = typ else {
-        return false;
+        return accept_jwt;
     };
     let typ = typ.to_ascii_lowercase();
     let typ = typ.strip_prefix("application/").unwrap_or(&typ);
@@ -87,49 +109,104 @@ fn printable(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
-/// Checks `token` against everything listed in the module docs.
-pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Error> {
+/// Why a JWT was refused: a fixed phrase for the answer and the detail for the
+/// debug log. Shared by access tokens (401) and presented ID tokens (422).
+pub(crate) struct Refusal {
+    pub(crate) description: &'static str,
+    pub(crate) detail: String,
+}
+
+fn refusal(description: &'static str, detail: impl std::fmt::Display) -> Refusal {
+    Refusal {
+        description,
+        detail: detail.to_string(),
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        refuse(r.description, r.detail)
+    }
+}
+
+/// Whether the header names critical extensions (`crit`, RFC 7515 §4.1.11). The
+/// API understands none, so any `crit` at all means "refuse": jsonwebtoken does
+/// not look at it, hence this separate read of the header's JSON.
+fn names_critical_extensions(token: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()
+        .and_then(|json| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
+        })
+        .is_some_and(|header| header.contains_key("crit"))
+}
+
+/// The checks every JWT gets before its signature is looked at: its size, a
+/// header that parses, an algorithm on the allow-list (RS256, PS256, ES256:
+/// never `none`, never HMAC, so a token "signed" with the public key as an HMAC
+/// secret fails here), and no critical extension.
+pub(crate) fn checked_header(token: &str) -> Result<jsonwebtoken::Header, Refusal> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(refuse("the token is malformed", "token too long"));
+        return Err(refusal("the token is malformed", "token too long"));
     }
     let header = jsonwebtoken::decode_header(token)
-        .map_err(|e| refuse("the token is malformed", format_args!("header: {e}")))?;
+        .map_err(|e| refusal("the token is malformed", format_args!("header: {e}")))?;
     if !ALLOWED.contains(&header.alg) {
-        return Err(refuse(
+        return Err(refusal(
             "the token's algorithm is not accepted",
             format_args!("alg {:?}", header.alg),
         ));
     }
-    if !typ_allowed(header.typ.as_deref(), ctx.config.accept_jwt_typ) {
-        return Err(refuse(
-            "the token is not an access token",
-            format_args!("typ {:?}", header.typ),
+    if names_critical_extensions(token) {
+        return Err(refusal(
+            "the token requires extensions the API does not understand",
+            "crit present",
         ));
     }
+    Ok(header)
+}
+
+/// Checks `token`'s signature with the issuer's key its header names, and its
+/// `iss`, audience (one of `audiences`), `exp`, `nbf`, `iat` and `sub`; returns
+/// its claims. Every JWT the API accepts goes through here.
+pub(crate) async fn verified_claims(
+    ctx: &ApiContext,
+    token: &str,
+    header: &jsonwebtoken::Header,
+    audiences: &[String],
+) -> Result<Claims, Error> {
     let kid = header
         .kid
         .as_deref()
-        .ok_or_else(|| refuse("the token names no key", "no kid"))?;
+        .ok_or_else(|| refusal("the token names no key", "no kid"))?;
     let key = ctx
         .jwks
         .key(kid)
         .await?
-        .ok_or_else(|| refuse("the token's key is unknown", format_args!("kid {kid:?}")))?;
+        .ok_or_else(|| refusal("the token's key is unknown", format_args!("kid {kid:?}")))?;
     if !key.allows(header.alg) {
-        return Err(refuse(
+        return Err(refusal(
             "the token's algorithm does not fit its key",
             format_args!("alg {:?} with kid {kid:?}", header.alg),
-        ));
+        )
+        .into());
     }
 
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[&ctx.config.issuer]);
-    validation.set_audience(&[&ctx.config.audience]);
+    validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_exp = true;
     validation.validate_nbf = true;
     // Clamped: jsonwebtoken adds and subtracts it from "now" without overflow checks.
-    validation.leeway = ctx.config.leeway.as_secs().min(MAX_LEEWAY_SECS);
+    let leeway = ctx.config.leeway.as_secs().min(MAX_LEEWAY_SECS);
+    validation.leeway = leeway;
     let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
         let description = match e.kind() {
             ErrorKind::InvalidSignature => "the token's signature does not verify",
@@ -140,43 +217,59 @@ pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Erro
             ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
             _ => "the token is malformed",
         };
-        refuse(description, e)
+        refusal(description, e)
     })?;
     let claims = data.claims;
-    if claims.sub.is_empty() || claims.sub.len() > 255 || !printable(&claims.sub) {
-        return Err(refuse("the token's subject is not usable", "bad sub"));
+    // RFC 7519 §4.1.6 leaves `iat` unchecked; a token from the future means a
+    // broken clock or a forged lifetime, and extends how long a stolen token works.
+    let now = jsonwebtoken::get_current_timestamp() as f64;
+    if claims.iat.is_some_and(|iat| iat > now + leeway as f64) {
+        return Err(refusal(
+            "the token was issued in the future",
+            format_args!("iat {:?}", claims.iat),
+        )
+        .into());
     }
+    if claims.sub.is_empty() || claims.sub.len() > 255 || !printable(&claims.sub) {
+        return Err(refusal("the token's subject is not usable", "bad sub").into());
+    }
+    Ok(claims)
+}
 
-    let mut scopes: Vec<Scope> = claims
-        .scope
-        .as_deref()
-        .map(Scopes::from_scope_claim)
-        .unwrap_or_default()
-        .iter()
-        .collect();
-    let permissions = claims.permissions.unwrap_or_default();
-    scopes.extend(
-        Scopes::from_names(permissions.iter().filter_map(serde_json::Value::as_str)).iter(),
-    );
-
-    let text = |v: &Option<serde_json::Value>| {
-        v.as_ref()
-            .and_then(serde_json::Value::as_str)
-            .map(|s| {
-                s.chars()
-                    .filter(|c| !c.is_control())
-                    .take(200)
-                    .collect::<String>()
-            })
-            .filter(|s| !s.trim().is_empty())
-    };
-    let name = text(&claims.name)
-        .or_else(|| text(&claims.email))
+/// Checks `token` against everything listed in the module docs.
+pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Error> {
+    let header = checked_header(token)?;
+    if !typ_allowed(header.typ.as_deref(), ctx.config.accept_jwt_typ) {
+        return Err(refuse(
+            "the token is not an access token",
+            format_args!("typ {:?}", header.typ),
+        ));
+    }
+    let claims = verified_claims(
+        ctx,
+        token,
+        &header,
+        std::slice::from_ref(&ctx.config.audience),
+    )
+    .await?;
+    let scopes = scope_claims::granted(&claims.other, &ctx.config.scope_claims).map_err(|bad| {
+        refuse(
+            "the token's scopes are in a form the API does not understand",
+            format_args!("claim {} has an unexpected shape", bad.0),
+        )
+    })?;
+    let token_name = claims.text("name");
+    let token_email = claims.text("email");
+    let name = token_name
+        .clone()
+        .or_else(|| token_email.clone())
         .unwrap_or_else(|| claims.sub.clone());
     Ok(Caller {
         sub: claims.sub,
         name,
-        scopes: scopes.into_iter().collect(),
+        token_name,
+        token_email,
+        scopes,
     })
 }
 
@@ -303,7 +396,8 @@ mod tests {
         assert!(typ_allowed(Some("application/at+jwt"), false));
         assert!(!typ_allowed(Some("JWT"), false));
         assert!(typ_allowed(Some("JWT"), true));
-        assert!(!typ_allowed(None, true));
+        assert!(typ_allowed(None, true));
+        assert!(!typ_allowed(None, false));
         assert!(!typ_allowed(Some("dpop+jwt"), true));
     }
 }

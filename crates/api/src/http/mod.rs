@@ -1,8 +1,8 @@
 //! The HTTP face of the API: the shared context, the routes, and the middleware.
 //!
 //! Each concept has its module and its own `router()`, merged here: [`entries`]
-//! (one's own entries), [`approvals`] (deciding others'), [`openapi`] (the
-//! document). [`auth`] and [`extract`] turn requests into typed, checked input;
+//! (one's own entries), [`approvals`] (deciding others'), [`me`] (the caller's
+//! verified name), [`openapi`] (the document). [`auth`] and [`extract`] turn requests into typed, checked input;
 //! [`error`] turns every failure into a response.
 
 pub(crate) mod approvals;
@@ -10,9 +10,10 @@ pub(crate) mod auth;
 pub(crate) mod entries;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub(crate) mod me;
 pub(crate) mod openapi;
 
-use crate::jwks::Jwks;
+use crate::jwks::{IssuerCheck, Jwks};
 use crate::store::Store;
 use crate::{Config, Error};
 use axum::body::Body;
@@ -56,6 +57,16 @@ impl ApiContext {
         if config.max_body_bytes == 0 {
             return Err(Error::Config("max_body_bytes must be above 0".into()));
         }
+        if config.scope_claims.is_empty() {
+            return Err(Error::Config(
+                "scope_claims must name at least one of scope, scp, permissions".into(),
+            ));
+        }
+        if config.client_ids.iter().all(|id| id.trim().is_empty()) {
+            return Err(Error::Config(
+                "client_ids must name at least one client id".into(),
+            ));
+        }
         let jwks = Jwks::new(&config.issuer, config.jwks_refresh_interval)?;
         let store = Store::connect(&config.database_url).await?;
         Ok(Self {
@@ -63,6 +74,15 @@ impl ApiContext {
             store,
             jwks: Arc::new(jwks),
         })
+    }
+}
+
+impl ApiContext {
+    /// Asks the issuer for its discovery document and keys now, so that a start-up
+    /// can say at once whether `issuer` works. Never fails: the answer says what
+    /// was found. The keys found are kept for the first requests.
+    pub async fn check_issuer(&self) -> IssuerCheck {
+        self.jwks.probe().await
     }
 }
 
@@ -121,6 +141,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/openapi.json", get(openapi::document))
         .merge(entries::router())
         .merge(approvals::router())
+        .merge(me::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

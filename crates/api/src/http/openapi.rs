@@ -4,7 +4,8 @@
 use super::extract::Json;
 use std::sync::LazyLock;
 use timesheets_core::{
-    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry, Status,
+    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, IdTokenPresentation,
+    NewEntry, Person, Status,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,12 +27,15 @@ use utoipa::{Modify, OpenApi};
         super::entries::remove,
         super::approvals::list,
         super::approvals::decide,
+        super::me::show,
+        super::me::present,
     ),
-    components(schemas(Entry, EntryList, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody)),
+    components(schemas(Entry, EntryList, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody, Person, IdTokenPresentation)),
     modifiers(&BearerAuth),
     tags(
         (name = "entries", description = "One's own entries"),
         (name = "approvals", description = "Deciding others' entries"),
+        (name = "people", description = "The caller's verified name"),
         (name = "health", description = "Liveness"),
     )
 )]

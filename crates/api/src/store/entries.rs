@@ -9,8 +9,13 @@ use sqlx::Row;
 use timesheets_core::validation::{ValidEntry, ValidPatch};
 use timesheets_core::{Decision, Entry, Hours, Status};
 
-const COLUMNS: &str = "id, owner, owner_name, date, project, notes, quarters, status, \
+/// An entry's columns, its owner's name as the people table has it when it does
+/// (a name verified later wins over the one written with the entry).
+const COLUMNS: &str = "id, owner, COALESCE(people.display_name, owner_name) AS owner_name, \
+                       date, project, notes, quarters, status, \
                        decided_by, decided_at, created_at, updated_at";
+/// Entries with their owners, for [`COLUMNS`].
+const ENTRIES: &str = "entries LEFT JOIN people ON people.sub = entries.owner";
 
 /// The stored form of a date, which sorts as text.
 fn date_text(date: NaiveDate) -> String {
@@ -114,7 +119,7 @@ impl Store {
         to: NaiveDate,
     ) -> Result<Vec<Entry>, Error> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND date >= $2 AND date <= $3 \
+            "SELECT {COLUMNS} FROM {ENTRIES} WHERE owner = $1 AND date >= $2 AND date <= $3 \
              ORDER BY date, project, created_at, id"
         );
         let rows = sqlx::query(&sql)
@@ -134,7 +139,7 @@ impl Store {
         to: Option<NaiveDate>,
     ) -> Result<Vec<Entry>, Error> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM entries \
+            "SELECT {COLUMNS} FROM {ENTRIES} \
              WHERE status = 'pending' AND owner <> $1 AND date >= $2 AND date <= $3 \
              ORDER BY owner, date, project, created_at, id"
         );
@@ -201,7 +206,7 @@ impl Store {
     }
 
     async fn find(w: &mut WriteTx, id: &str) -> Result<Option<Entry>, Error> {
-        let sql = format!("SELECT {COLUMNS} FROM entries WHERE id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {ENTRIES} WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&mut *w.tx)

@@ -11,6 +11,7 @@
 //! hours INTEGER quarter hours.
 
 mod entries;
+mod people;
 
 use crate::Error;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};

@@ -8,4 +8,6 @@ mod auth;
 mod concurrency;
 mod entries;
 mod openapi;
+mod people;
 mod properties;
+mod providers;

@@ -215,6 +215,10 @@ impl Api {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
         self.call(Method::PATCH, path, Some(token), Some(body))
             .await
@@ -258,6 +262,8 @@ pub struct TestApp {
     pub api: Api,
     pub issuer: Issuer,
     pub db: TestDb,
+    /// The API's context, for what it offers besides the router (the issuer check).
+    pub ctx: ApiContext,
 }
 
 impl std::ops::Deref for TestApp {
@@ -278,12 +284,21 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let issuer = Issuer::start().await;
+        Self::start_trusting(backend, Issuer::start().await, adjust).await
+    }
+
+    /// The API trusting `issuer` (as its URL is written, unless `adjust` says
+    /// otherwise).
+    pub async fn start_trusting(
+        backend: Backend,
+        issuer: Issuer,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let db = TestDb::create(backend).await;
         let mut config = config(&issuer, &db);
         adjust(&mut config);
         let ctx = ApiContext::connect(config).await.unwrap();
-        let app = timesheets_api::router(ctx);
+        let app = timesheets_api::router(ctx.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -300,6 +315,7 @@ impl TestApp {
             },
             issuer,
             db,
+            ctx,
         }
     }
 
