@@ -237,3 +237,56 @@ fn sigterm_stops_it_cleanly() {
     );
     assert!(stdout.contains("employee@example.com"), "{stdout}");
 }
+
+#[test]
+fn a_wrong_issuer_is_named_at_start_up() {
+    // A real provider to point at: the development one of another server.
+    let provider_data = tempfile::tempdir().expect("temp dir");
+    let (mut command, _, provider) = server(&provider_data);
+    let _provider = Running(
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("timesheets-server starts"),
+    );
+    wait_healthy(provider, Duration::from_secs(30));
+    let issuer = format!("http://127.0.0.1:{provider}/");
+
+    // Its issuer without the slash it writes: discovery names another issuer.
+    let without_slash = issuer.trim_end_matches('/');
+    // A path where nothing is published.
+    let nowhere = format!("{issuer}realms/acme");
+    for (wrong, says) in [
+        (without_slash, "names the issuer"),
+        (nowhere.as_str(), "404"),
+    ] {
+        let data = tempfile::tempdir().expect("temp dir");
+        let (mut command, _, _) = server(&data);
+        command.args(["--issuer", wrong, "--audience", "timesheets-api"]);
+        let (_, stderr) = refused(command);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.starts_with("timesheets-server:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].contains("--issuer (TIMESHEETS_ISSUER)"),
+            "{stderr}"
+        );
+        assert!(lines[0].contains(says), "{stderr}");
+    }
+
+    // Exactly as the provider writes it: the server starts.
+    let data = tempfile::tempdir().expect("temp dir");
+    let (mut command, api, _) = server(&data);
+    command.args(["--issuer", &issuer, "--audience", "timesheets-api"]);
+    let _server = Running(
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("timesheets-server starts"),
+    );
+    wait_healthy(api, Duration::from_secs(30));
+}
