@@ -98,11 +98,8 @@ impl Config {
             if client.client_id.trim().is_empty() {
                 return Err("a client has an empty client_id".to_owned());
             }
-            if client.redirect_uris.is_empty() && !client.allow_loopback {
-                return Err(format!(
-                    "client {:?} has no redirect URI and does not allow loopback redirects",
-                    client.client_id
-                ));
+            if client.redirect_uris.is_empty() {
+                return Err(format!("client {:?} has no redirect URI", client.client_id));
             }
             for uri in &client.redirect_uris {
                 let parsed = Url::parse(uri).map_err(|e| {
@@ -147,53 +144,79 @@ impl Config {
 pub struct Client {
     /// The `client_id` the app sends.
     pub client_id: String,
-    /// Redirect URIs matched exactly, character for character (RFC 6749 §3.1.2.3).
+    /// Redirect URIs matched exactly, character for character (RFC 6749 §3.1.2.3),
+    /// except that a registered loopback URI (`http://127.0.0.1/callback`,
+    /// `http://[::1]/callback`) matches on any port: a native app listening on an
+    /// ephemeral port cannot register it in advance (RFC 8252 §7.3). Only the
+    /// port varies; scheme, address and path must be as registered, and
+    /// `localhost` is never a loopback redirect (§8.3).
     pub redirect_uris: Vec<String>,
-    /// Whether, in addition, any `http://127.0.0.1:{port}/{path}` or
-    /// `http://[::1]:{port}/{path}` is accepted: native apps listening on an
-    /// ephemeral loopback port cannot register the port in advance (RFC 8252
-    /// §7.3). `localhost` is never accepted (§8.3).
-    pub allow_loopback: bool,
 }
 
-/// The desktop app: `timesheets-desktop`, returning through the private-use URI
-/// scheme `com.example.timesheets:/oauth/callback` (RFC 8252 §7.1) or a loopback
-/// port.
+/// The client id of the desktop app returning through its private-use scheme.
+pub const DESKTOP_CLIENT_ID: &str = "timesheets-desktop";
+/// The client id of the desktop app returning through a loopback redirect.
+pub const LOOPBACK_CLIENT_ID: &str = "timesheets-desktop-loopback";
+
+/// The desktop app, registered twice as a provider would register it:
+/// `timesheets-desktop` returns through the private-use URI scheme
+/// `com.example.timesheets:/oauth/callback` (RFC 8252 §7.1) and nowhere else;
+/// `timesheets-desktop-loopback` returns to `http://127.0.0.1/callback` or
+/// `http://[::1]/callback` on whatever port the app listens (§7.3). Keeping them
+/// apart means the scheme client can never be sent to a port some other program
+/// on the machine listens on.
 pub fn default_clients() -> Vec<Client> {
-    vec![Client {
-        client_id: "timesheets-desktop".to_owned(),
-        redirect_uris: vec!["com.example.timesheets:/oauth/callback".to_owned()],
-        allow_loopback: true,
-    }]
+    vec![
+        Client {
+            client_id: DESKTOP_CLIENT_ID.to_owned(),
+            redirect_uris: vec!["com.example.timesheets:/oauth/callback".to_owned()],
+        },
+        Client {
+            client_id: LOOPBACK_CLIENT_ID.to_owned(),
+            redirect_uris: vec![
+                "http://127.0.0.1/callback".to_owned(),
+                "http://[::1]/callback".to_owned(),
+            ],
+        },
+    ]
 }
 
 impl Client {
     /// Whether `redirect_uri` is one this client may be sent back to.
     pub(crate) fn accepts_redirect(&self, redirect_uri: &str) -> bool {
-        if self.redirect_uris.iter().any(|uri| uri == redirect_uri) {
-            return true;
-        }
-        self.allow_loopback && is_loopback_redirect(redirect_uri)
+        self.redirect_uris.iter().any(|registered| {
+            registered == redirect_uri || same_loopback_but_port(registered, redirect_uri)
+        })
     }
 }
 
-/// An `http` redirect to the IPv4 or IPv6 loopback address, any port and path,
-/// with no user info or fragment. `localhost` is refused: it can resolve elsewhere
-/// (RFC 8252 §8.3).
-fn is_loopback_redirect(redirect_uri: &str) -> bool {
-    let Ok(url) = Url::parse(redirect_uri) else {
-        return false;
-    };
+/// A plain `http` URL on the IPv4 or IPv6 loopback address, with no user info or
+/// fragment. `localhost` is refused: it can resolve elsewhere (RFC 8252 §8.3).
+fn loopback(uri: &str) -> Option<Url> {
+    let url = Url::parse(uri).ok()?;
     let loopback_host = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
         Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
         _ => false,
     };
-    url.scheme() == "http"
+    (url.scheme() == "http"
         && loopback_host
         && url.username().is_empty()
         && url.password().is_none()
-        && url.fragment().is_none()
+        && url.fragment().is_none())
+    .then_some(url)
+}
+
+/// Whether `requested` is the registered loopback URI on another port.
+fn same_loopback_but_port(registered: &str, requested: &str) -> bool {
+    match (loopback(registered), loopback(requested)) {
+        (Some(registered), Some(requested)) => {
+            registered.host() == requested.host()
+                && registered.path() == requested.path()
+                && registered.query() == requested.query()
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -201,18 +224,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_rules() {
+    fn the_scheme_client_never_goes_to_a_loopback_port() {
         let client = &default_clients()[0];
+        assert_eq!(client.client_id, DESKTOP_CLIENT_ID);
         assert!(client.accepts_redirect("com.example.timesheets:/oauth/callback"));
+        assert!(!client.accepts_redirect("http://127.0.0.1:49152/callback"));
+        assert!(!client.accepts_redirect("http://[::1]:8080/callback"));
+        assert!(!client.accepts_redirect("com.example.timesheets:/oauth/callback/"));
+        assert!(!client.accepts_redirect("com.example.timesheets:/oauth/callbacks"));
+    }
+
+    #[test]
+    fn the_loopback_client_varies_only_the_port() {
+        let client = &default_clients()[1];
+        assert_eq!(client.client_id, LOOPBACK_CLIENT_ID);
+        assert!(client.accepts_redirect("http://127.0.0.1/callback"));
         assert!(client.accepts_redirect("http://127.0.0.1:49152/callback"));
-        assert!(client.accepts_redirect("http://[::1]:8080/any/path"));
+        assert!(client.accepts_redirect("http://[::1]:8080/callback"));
+        assert!(!client.accepts_redirect("http://127.0.0.1:8080/other"));
+        assert!(!client.accepts_redirect("http://127.0.0.1:8080/callback?x=1"));
         assert!(!client.accepts_redirect("http://localhost:8080/callback"));
         assert!(!client.accepts_redirect("https://127.0.0.1:8080/callback"));
         assert!(!client.accepts_redirect("http://127.0.0.2:8080/callback"));
-        assert!(!client.accepts_redirect("http://127.0.0.1:8080/cb#frag"));
-        assert!(!client.accepts_redirect("http://user@127.0.0.1:8080/cb"));
-        assert!(!client.accepts_redirect("com.example.timesheets:/oauth/callback/"));
-        assert!(!client.accepts_redirect("com.example.timesheets:/oauth/callbacks"));
+        assert!(!client.accepts_redirect("http://127.0.0.1:8080/callback#frag"));
+        assert!(!client.accepts_redirect("http://user@127.0.0.1:8080/callback"));
+        assert!(!client.accepts_redirect("com.example.timesheets:/oauth/callback"));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub(crate) async fn openid_configuration(State(idp): State<IdentityProvider>) ->
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        // A field of its own, so the app can label this provider "Development
+        // sign-in" without guessing from the address: any other provider on
+        // 127.0.0.1 is shown by its host.
+        "timesheets_development_provider": true,
     });
     (cacheable(), Json(document))
 }

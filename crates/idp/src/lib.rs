@@ -69,7 +69,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use config::{default_clients, Client, Config};
+pub use config::{default_clients, Client, Config, DESKTOP_CLIENT_ID, LOOPBACK_CLIENT_ID};
 pub use error::Error;
 pub use users::{default_users, load_users, User};
 

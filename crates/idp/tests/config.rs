@@ -34,13 +34,17 @@ fn default_users_and_clients() {
     assert!(users.iter().all(|u| u.password == "password"));
 
     let clients = default_clients();
-    assert_eq!(clients.len(), 1);
+    assert_eq!(clients.len(), 2);
     assert_eq!(clients[0].client_id, "timesheets-desktop");
     assert_eq!(
         clients[0].redirect_uris,
         ["com.example.timesheets:/oauth/callback"]
     );
-    assert!(clients[0].allow_loopback);
+    assert_eq!(clients[1].client_id, "timesheets-desktop-loopback");
+    assert_eq!(
+        clients[1].redirect_uris,
+        ["http://127.0.0.1/callback", "http://[::1]/callback"]
+    );
 }
 
 #[test]

@@ -233,7 +233,6 @@ async fn refresh_token_of_another_client_or_garbage_is_refused() {
         config.clients.push(timesheets_idp::Client {
             client_id: "other-app".to_owned(),
             redirect_uris: vec!["com.example.other:/cb".to_owned()],
-            allow_loopback: false,
         });
     })
     .await;

@@ -57,6 +57,7 @@ async fn discovery_document_and_jwks() {
         serde_json::json!(["public"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(doc["timesheets_development_provider"], true);
     let scopes: Vec<&str> = doc["scopes_supported"]
         .as_array()
         .unwrap()
@@ -251,10 +252,12 @@ async fn sign_in_page_is_accessible_and_hardened() {
 }
 
 #[tokio::test]
-async fn loopback_redirect_on_any_port_is_accepted() {
+async fn the_loopback_client_is_redirected_on_any_port() {
     let idp = start(|_| {}).await;
     let redirect = "http://127.0.0.1:49321/callback";
-    let request = Authorize::new("openid").set("redirect_uri", redirect);
+    let request = Authorize::new("openid")
+        .set("client_id", LOOPBACK_CLIENT_ID)
+        .set("redirect_uri", redirect);
     let browser = browser();
     let response = browser.get(request.url(&idp)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -290,21 +293,46 @@ async fn loopback_redirect_on_any_port_is_accepted() {
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", redirect),
-            ("client_id", CLIENT_ID),
+            ("client_id", LOOPBACK_CLIENT_ID),
             ("code_verifier", &request.verifier),
         ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // IPv6 loopback is fine too; localhost is not.
-    let v6 = Authorize::new("openid").set("redirect_uri", "http://[::1]:5000/cb");
+    // IPv6 loopback is fine too; localhost, or another path, is not.
+    let v6 = Authorize::new("openid")
+        .set("client_id", LOOPBACK_CLIENT_ID)
+        .set("redirect_uri", "http://[::1]:5000/callback");
     let response = browser.get(v6.url(&idp)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let localhost = Authorize::new("openid").set("redirect_uri", "http://localhost:5000/cb");
-    let response = browser.get(localhost.url(&idp)).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.headers().get(header::LOCATION).is_none());
+    for refused in [
+        "http://localhost:5000/callback",
+        "http://127.0.0.1:5000/elsewhere",
+    ] {
+        let request = Authorize::new("openid")
+            .set("client_id", LOOPBACK_CLIENT_ID)
+            .set("redirect_uri", refused);
+        let response = browser.get(request.url(&idp)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{refused}");
+        assert!(response.headers().get(header::LOCATION).is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_scheme_client_is_never_sent_to_a_loopback_port() {
+    // Not even with an error: a page, never a redirect to whatever listens there.
+    let idp = start(|_| {}).await;
+    for request in [
+        Authorize::new("openid").set("redirect_uri", "http://127.0.0.1:49321/callback"),
+        Authorize::new("openid")
+            .set("redirect_uri", "http://127.0.0.1:49321/callback")
+            .set("response_type", "token"),
+    ] {
+        let response = browser().get(request.url(&idp)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get(header::LOCATION).is_none());
+    }
 }
 
 /// Expects an authorize request to be refused with a page, never a redirect.

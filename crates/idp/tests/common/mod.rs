@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 pub const CLIENT_ID: &str = "timesheets-desktop";
+pub const LOOPBACK_CLIENT_ID: &str = "timesheets-desktop-loopback";
 pub const REDIRECT_URI: &str = "com.example.timesheets:/oauth/callback";
 pub const ALL_SCOPES: &str = "openid profile email offline_access read:timesheets create:timesheets delete:timesheets approve:timesheets";
 
