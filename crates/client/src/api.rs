@@ -16,8 +16,17 @@
 //! probe asks the API again with backoff (1 s, 2 s, 4 s, … up to 30 s) until it
 //! answers; then the session is online again, which the window takes as its cue to
 //! resend what failed. Being offline never signs anyone out.
+//!
+//! An API that answers 503 `temporarily_unavailable` is not offline: it is
+//! reachable but cannot verify sign-ins (it cannot get its issuer's keys). The
+//! session is marked `cannot_verify` instead, callers get [`Error::Unavailable`],
+//! and a probe asks `GET /v1/me` with backoff until a token is judged again.
+//!
+//! After each sign-in the ID token is presented once ([`ApiClient::present_identity`]),
+//! so managers see the person's name even when access tokens carry none.
 
 use crate::error::Error;
+use crate::secret::Secret;
 use crate::session::Session;
 use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::header::WWW_AUTHENTICATE;
@@ -27,7 +36,8 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use timesheets_core::{
-    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry,
+    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, IdTokenPresentation,
+    NewEntry, Person,
 };
 use url::Url;
 
@@ -44,6 +54,10 @@ pub struct ApiClient {
     down: Arc<AtomicBool>,
     /// Whether a probe is already waiting for the API to come back (one at a time).
     probing: Arc<AtomicBool>,
+    /// Whether the last answer was "cannot verify sign-ins right now".
+    unverifiable: Arc<AtomicBool>,
+    /// Whether a probe is already waiting for the API to verify tokens again.
+    probing_verification: Arc<AtomicBool>,
     /// Each pending entry's `updated_at` as the approval list last showed it, sent
     /// with a decision so the API refuses one on hours the manager never saw.
     seen: Arc<std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>>,
@@ -90,6 +104,8 @@ impl ApiClient {
             base: Arc::new(base),
             down: Arc::new(AtomicBool::new(false)),
             probing: Arc::new(AtomicBool::new(false)),
+            unverifiable: Arc::new(AtomicBool::new(false)),
+            probing_verification: Arc::new(AtomicBool::new(false)),
             seen: Arc::default(),
         }
     }
@@ -148,6 +164,60 @@ impl ApiClient {
             Ok(response) => !unavailable(response.status()),
             Err(_) => false,
         }
+    }
+
+    /// Marks the session `cannot_verify` and, unless one already runs, starts the
+    /// probe that clears it once the API judges a token again.
+    fn went_unverifiable(&self) {
+        self.unverifiable.store(true, Ordering::SeqCst);
+        self.session.note_verifiable(false);
+        if self.probing_verification.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut failures = 0u32;
+            while api.unverifiable.load(Ordering::SeqCst) {
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(crate::session::backoff(failures)).await;
+                if api.session.view().state != crate::SessionState::SignedIn {
+                    api.unverifiable.store(false, Ordering::SeqCst);
+                    break;
+                }
+                if api.unverifiable.load(Ordering::SeqCst) {
+                    // Any answer but "cannot verify" clears the flag (in `call`).
+                    let _ = api.me().await;
+                }
+            }
+            api.probing_verification.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// The API judged a token again.
+    fn verified(&self) {
+        if self.unverifiable.swap(false, Ordering::SeqCst) {
+            tracing::info!("the timesheet server verifies sign-ins again");
+            self.session.note_verifiable(true);
+        }
+    }
+
+    /// Who the API says the person is (`GET /v1/me`).
+    pub async fn me(&self) -> Result<Person, Error> {
+        let url = self.url(&["v1", "me"])?;
+        self.call(Method::GET, url, None, None).await
+    }
+
+    /// Shows the API the ID token of this sign-in (`PUT /v1/me`), so that it
+    /// records the person's name as the provider signed it.
+    pub(crate) async fn present_identity(
+        &self,
+        id_token: &Secret<String>,
+    ) -> Result<Person, Error> {
+        let url = self.url(&["v1", "me"])?;
+        let body = IdTokenPresentation {
+            id_token: id_token.expose().clone(),
+        };
+        self.call(Method::PUT, url, json(&body)?, None).await
     }
 
     /// The person's own entries dated `from` to `to`, inclusive.
@@ -338,10 +408,7 @@ impl ApiClient {
                 }
             };
             let status = response.status();
-            if unavailable(status) {
-                // A proxy in front of a server that is down: offline as well.
-                self.went_offline();
-            } else {
+            if !unavailable(status) {
                 self.reached();
             }
             if status == StatusCode::UNAUTHORIZED && !renewed {
@@ -357,9 +424,11 @@ impl ApiClient {
                 .map(str::to_owned);
             let bytes = response.bytes().await.map_err(|e| {
                 tracing::info!(error = %e.without_url(), "API answer cut off");
+                self.went_offline();
                 Error::offline("the timesheet server")
             })?;
             if status.is_success() {
+                self.verified();
                 let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
                 return serde_json::from_slice(bytes).map_err(|e| {
                     tracing::warn!(%method, path = url.path(), error = %e, "API answer not understood");
@@ -368,7 +437,19 @@ impl ApiClient {
             }
             let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
             tracing::info!(%method, path = url.path(), %status, code = body.as_ref().map(|b| b.error.as_str()), "API refused");
-            return Err(api_error(status, body, challenge.as_deref()));
+            let error = api_error(status, body, challenge.as_deref());
+            match &error {
+                // The API itself answered: reachable, but it cannot judge tokens.
+                Error::Unavailable { .. } => {
+                    self.reached();
+                    self.went_unverifiable();
+                }
+                // A proxy in front of a server that is down.
+                Error::Offline { .. } => self.went_offline(),
+                _ if status != StatusCode::UNAUTHORIZED => self.verified(),
+                _ => {}
+            }
+            return Err(error);
         }
     }
 }
@@ -436,6 +517,15 @@ pub(crate) fn api_error(
                 _ => message,
             };
             Error::Invalid { field, message }
+        }
+        // The API's own answer when it cannot get its issuer's keys: reachable,
+        // but nothing that needs a token can work until its setup is fixed.
+        StatusCode::SERVICE_UNAVAILABLE
+            if body
+                .as_ref()
+                .is_some_and(|b| b.error == "temporarily_unavailable") =>
+        {
+            Error::cannot_verify()
         }
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
             Error::offline("the timesheet server")
@@ -554,6 +644,23 @@ mod tests {
         );
         assert_eq!(
             api_error(StatusCode::SERVICE_UNAVAILABLE, None, None).code(),
+            "offline"
+        );
+        // The API's own 503 is not "offline": it cannot verify sign-ins.
+        let cannot_verify = api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            body("temporarily_unavailable", "keys", None, None),
+            None,
+        );
+        assert_eq!(cannot_verify.code(), "unavailable");
+        assert!(cannot_verify.to_string().contains("can't verify sign-ins"));
+        assert_eq!(
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("timeout", "slow", None, None),
+                None
+            )
+            .code(),
             "offline"
         );
         assert_eq!(

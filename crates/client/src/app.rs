@@ -40,6 +40,7 @@ use crate::config::ClientConfig;
 use crate::discovery::Provider;
 use crate::error::Error;
 use crate::keyring::{CredentialStore, Vault, PENDING_SIGN_IN_SLOT};
+use crate::loopback::{self, Listener, Outcome};
 use crate::parked::{self, Claim, Parked};
 use crate::session::{Session, SessionView};
 use crate::sign_in::{self, Accepted, PendingSignIn, Rejection};
@@ -100,6 +101,9 @@ fn no_sign_in_waiting() -> Error {
 struct Waiting {
     number: u64,
     sign_in: PendingSignIn,
+    /// The loopback listener the browser comes back to, when the redirect is a
+    /// loopback one; dropped (closing the port) with the sign-in.
+    _listener: Option<Listener>,
 }
 
 impl std::fmt::Debug for Client {
@@ -163,8 +167,69 @@ impl Client {
 
     /// Signs in again from the stored refresh token, without the browser. Call once
     /// at start. Never fails: problems are in the view's `message` and `offline`.
+    ///
+    /// Also asks the provider for its metadata, to name it on the sign-in screen,
+    /// and shows the API this sign-in's ID token once (see
+    /// [`ApiClient::me`](crate::ApiClient::me)).
     pub async fn restore(&self) -> SessionView {
-        self.inner.session.restore().await
+        let (_, view) = tokio::join!(self.learn_provider(), self.inner.session.restore());
+        if view.state == crate::SessionState::SignedIn {
+            self.present_identity_soon();
+        }
+        self.view()
+    }
+
+    /// Names the provider as its discovery document describes it. A provider
+    /// that cannot be asked yet keeps the name its address gives.
+    async fn learn_provider(&self) {
+        match self.inner.provider.metadata().await {
+            Ok(metadata) => self.name_provider(&metadata),
+            Err(error) => tracing::info!(code = error.code(), "provider metadata not read yet"),
+        }
+    }
+
+    fn name_provider(&self, metadata: &crate::discovery::ProviderMetadata) {
+        let name = self
+            .inner
+            .config
+            .provider_name(metadata.timesheets_development_provider);
+        self.inner.session.set_provider_name(name);
+    }
+
+    /// Shows the API this sign-in's ID token, in the background, so managers see
+    /// the person's name (most providers put none in access tokens). Retried a few
+    /// times while the API cannot be reached or cannot verify; never in the way of
+    /// anything else, and never fatal: without it, the name is the subject.
+    fn present_identity_soon(&self) {
+        let Some(id_token) = self.inner.session.take_unpresented_id_token() else {
+            return;
+        };
+        let client = self.clone();
+        tokio::spawn(async move {
+            const ATTEMPTS: u32 = 6;
+            for attempt in 1..=ATTEMPTS {
+                match client.inner.api.present_identity(&id_token).await {
+                    Ok(_) => {
+                        tracing::info!("the timesheet server knows this person's name");
+                        return;
+                    }
+                    Err(Error::Offline { .. } | Error::Unavailable { .. })
+                        if attempt < ATTEMPTS =>
+                    {
+                        tokio::time::sleep(crate::session::backoff(attempt)).await;
+                    }
+                    Err(Error::Offline { .. } | Error::Unavailable { .. }) => {
+                        // The next sign-in or start presents it again.
+                        client.inner.session.keep_unpresented_id_token(id_token);
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(code = error.code(), %error, "the timesheet server did not take the ID token");
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// What the front end shows now.
@@ -184,6 +249,7 @@ impl Client {
     /// the app from then on does not lose it.
     pub async fn sign_in(&self) -> Result<(), Error> {
         let metadata = self.inner.provider.metadata().await?;
+        self.name_provider(&metadata);
         self.begin_sign_in(&metadata).await
     }
 
@@ -191,16 +257,31 @@ impl Client {
         &self,
         metadata: &crate::discovery::ProviderMetadata,
     ) -> Result<(), Error> {
-        let (url, pending) = sign_in::start(&self.inner.config, metadata);
+        let config = &self.inner.config;
+        let listener = if config.loopback_redirect() {
+            Some(Listener::bind(&config.redirect_uri, self.loopback_callbacks()).await?)
+        } else {
+            None
+        };
+        let redirect_uri = listener
+            .as_ref()
+            .map_or(&config.redirect_uri, Listener::redirect_uri);
+        let (url, pending) = sign_in::start_with_redirect(config, metadata, redirect_uri);
         let (number, parked) = {
             let mut slot = self.pending();
             let number = self.inner.started.fetch_add(1, Ordering::Relaxed) + 1;
             // Queued under the lock, so the keyring sees sign-ins replace each
-            // other in the same order as memory does.
-            let parked = self.inner.parked.as_ref().map(|p| p.park(&pending));
+            // other in the same order as memory does. A loopback sign-in is not
+            // parked: only this run listens on its port, so no later start could
+            // receive its callback.
+            let parked = match (&self.inner.parked, &listener) {
+                (Some(parked), None) => Some(parked.park(&pending)),
+                _ => None,
+            };
             *slot = Some(Waiting {
                 number,
                 sign_in: pending,
+                _listener: listener,
             });
             (number, parked)
         };
@@ -219,6 +300,28 @@ impl Client {
         tracing::info!("sign-in started in the browser");
         self.expire_later(number);
         Ok(())
+    }
+
+    /// What the loopback listener does with the browser's request: exactly what a
+    /// deep link gets ([`Client::handle_callback`]). Holds the client weakly, so
+    /// a listener never keeps a dropped client alive.
+    fn loopback_callbacks(&self) -> loopback::OnCallback {
+        let weak = Arc::downgrade(&self.inner);
+        Arc::new(move |url: String| {
+            let weak = weak.clone();
+            Box::pin(async move {
+                let Some(inner) = weak.upgrade() else {
+                    return Outcome::NotOurs;
+                };
+                match (Client { inner }).handle_callback(&url).await {
+                    Ok(_) => Outcome::SignedIn,
+                    Err(Error::Invalid {
+                        field: Some(field), ..
+                    }) if field == "callback" => Outcome::NotOurs,
+                    Err(error) => Outcome::Ended(error.to_string()),
+                }
+            })
+        })
     }
 
     /// Gives up the sign-in in progress (the person pressed Cancel), here and in
@@ -368,6 +471,7 @@ impl Client {
                     .establish(signed_in.grant, signed_in.user)
                     .await;
                 tracing::info!("signed in");
+                self.present_identity_soon();
                 Ok(self.view())
             }
             Err(error) => {
@@ -564,6 +668,7 @@ mod tests {
             jwks_uri: None,
             authorization_response_iss_parameter_supported: false,
             code_challenge_methods_supported: None,
+            timesheets_development_provider: false,
         }
     }
 

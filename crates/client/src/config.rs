@@ -12,7 +12,8 @@
 //! audience = "https://timesheets.example.com/api"   # Auth0; "" to send none
 //! resource = ""                                     # RFC 8707 providers
 //! scopes = "openid profile email offline_access read:timesheets create:timesheets"
-//! redirect_uri = "com.example.timesheets:/oauth/callback"
+//! redirect_uri = "com.example.timesheets:/oauth/callback"   # or "http://127.0.0.1/callback"
+//! prompt = "consent"                                # providers strict about offline_access
 //! api_url = "https://timesheets.example.com"
 //! ```
 //!
@@ -55,8 +56,15 @@ pub struct ClientConfig {
     pub resource: Option<String>,
     /// The scopes asked for.
     pub scopes: Vec<String>,
-    /// Where the provider sends the browser back: a private-use scheme or a loopback URL.
+    /// Where the provider sends the browser back: a private-use scheme
+    /// (RFC 8252 §7.1), or a loopback URL (§7.3) for providers that accept no
+    /// private-use scheme from desktop apps (Entra ID, Google). A loopback URL's
+    /// port is chosen afresh for each sign-in unless it names one.
     pub redirect_uri: Url,
+    /// OpenID Connect's `prompt`, sent with every authorization request when set:
+    /// `consent` for providers that, following OpenID Connect Core §11, grant a
+    /// refresh token for `offline_access` only after explicit consent.
+    pub prompt: Option<String>,
     /// The timesheet API's base URL.
     pub api_base: Url,
     /// The keyring service name the refresh token is filed under.
@@ -75,6 +83,7 @@ impl Default for ClientConfig {
             resource: None,
             scopes: split_scopes(DEFAULT_SCOPES),
             redirect_uri: parse(DEFAULT_REDIRECT_URI),
+            prompt: None,
             api_base: parse(DEFAULT_API_URL),
             keyring_service: DEFAULT_KEYRING_SERVICE.to_owned(),
         }
@@ -91,6 +100,7 @@ struct FileConfig {
     resource: Option<String>,
     scopes: Option<ScopeList>,
     redirect_uri: Option<String>,
+    prompt: Option<String>,
     api_url: Option<String>,
     keyring_service: Option<String>,
 }
@@ -200,6 +210,10 @@ impl ClientConfig {
             Some(raw) => redirect_uri(&raw)?,
             None => defaults.redirect_uri,
         };
+        let prompt = match pick("TIMESHEETS_PROMPT", "prompt", parsed.prompt) {
+            Some(raw) => prompt(&raw)?,
+            None => defaults.prompt,
+        };
         let api_base = match pick("TIMESHEETS_API_URL", "api_url", parsed.api_url) {
             Some(raw) => api_url(&raw)?,
             None => defaults.api_base,
@@ -219,6 +233,7 @@ impl ClientConfig {
             resource,
             scopes,
             redirect_uri,
+            prompt,
             api_base,
             keyring_service,
         })
@@ -229,20 +244,31 @@ impl ClientConfig {
         self.scopes.join(" ")
     }
 
-    /// The provider's name as the sign-in screen shows it: the issuer's host, or
-    /// "Development sign-in (host:port)" for the local development provider.
-    pub fn provider_name(&self) -> String {
-        match Url::parse(&self.issuer) {
-            Ok(url) if is_loopback(&url) => {
-                let host = url.host_str().unwrap_or("localhost");
-                match url.port() {
-                    Some(port) => format!("Development sign-in ({host}:{port})"),
-                    None => format!("Development sign-in ({host})"),
-                }
-            }
-            Ok(url) => url.host_str().unwrap_or(&self.issuer).to_owned(),
-            Err(_) => self.issuer.clone(),
+    /// The provider's name as the sign-in screen shows it: the issuer's host
+    /// (with its port, when it names one), or "Development sign-in (host:port)"
+    /// when the provider's discovery says it is the bundled development provider.
+    /// An address alone never makes a provider "development": a real one may
+    /// run on 127.0.0.1 too.
+    pub fn provider_name(&self, development: bool) -> String {
+        let Ok(url) = Url::parse(&self.issuer) else {
+            return self.issuer.clone();
+        };
+        let host = url.host_str().unwrap_or(&self.issuer);
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        if development {
+            format!("Development sign-in ({host})")
+        } else {
+            host
         }
+    }
+
+    /// Whether the browser comes back to a loopback listener of the app's own
+    /// (RFC 8252 §7.3) rather than through the private-use scheme.
+    pub fn loopback_redirect(&self) -> bool {
+        self.redirect_uri.scheme() == "http"
     }
 }
 
@@ -341,22 +367,61 @@ fn redirect_uri(raw: &Raw) -> Result<Url, Error> {
     let value = non_empty(raw)?;
     let url = Url::parse(&value)
         .map_err(|e| Error::config(&raw.key, format!("is not a URI ({e}): {value:?}")))?;
-    // RFC 8252 §7: a private-use scheme in reverse domain notation, or loopback http.
+    // RFC 8252 §7: a private-use scheme in reverse domain notation, or loopback
+    // http on an IP literal (§8.3: `localhost` may resolve elsewhere, or to the
+    // other address family than the one the app listens on).
     let private_use = url.scheme().contains('.') && url.host().is_none();
-    let loopback = url.scheme() == "http" && is_loopback(&url);
+    let loopback_ip = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    let loopback = url.scheme() == "http" && loopback_ip;
     if !(private_use || loopback) {
         return Err(Error::config(
             &raw.key,
             format!(
                 "must use a private-use scheme like com.example.timesheets:/oauth/callback \
-                 or a loopback http URL (RFC 8252 §7): {value:?}"
+                 or a loopback http URL like http://127.0.0.1/callback (RFC 8252 §7; \
+                 not localhost, §8.3): {value:?}"
             ),
         ));
     }
     if url.fragment().is_some() {
         return Err(Error::config(&raw.key, "must have no fragment"));
     }
+    if loopback && url.query().is_some() {
+        return Err(Error::config(
+            &raw.key,
+            "a loopback redirect must have no query: the provider adds its own",
+        ));
+    }
     Ok(url)
+}
+
+/// The `prompt` values of OpenID Connect Core §3.1.2.1; `none` cannot be
+/// combined with the others.
+fn prompt(raw: &Raw) -> Result<Option<String>, Error> {
+    let Some(value) = optional(raw) else {
+        return Ok(None);
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if let Some(bad) = words
+        .iter()
+        .find(|w| !matches!(**w, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(Error::config(
+            &raw.key,
+            format!("{bad:?} is not a prompt value; use consent, login, select_account or none"),
+        ));
+    }
+    if words.contains(&"none") && words.len() > 1 {
+        return Err(Error::config(
+            &raw.key,
+            "none cannot be combined with other prompt values",
+        ));
+    }
+    Ok(Some(words.join(" ")))
 }
 
 fn api_url(raw: &Raw) -> Result<Url, Error> {
@@ -418,10 +483,14 @@ mod tests {
         );
         assert_eq!(config.api_base.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(config.keyring_service, "com.example.timesheets");
+        assert_eq!(config.prompt, None);
+        assert!(!config.loopback_redirect());
+        // Only discovery's word makes it "development"; an address alone does not.
         assert_eq!(
-            config.provider_name(),
+            config.provider_name(true),
             "Development sign-in (127.0.0.1:8081)"
         );
+        assert_eq!(config.provider_name(false), "127.0.0.1:8081");
     }
 
     #[test]
@@ -446,7 +515,7 @@ mod tests {
             "openid offline_access read:timesheets"
         );
         assert_eq!(config.api_base.as_str(), "https://timesheets.example.com/");
-        assert_eq!(config.provider_name(), "example.eu.auth0.com");
+        assert_eq!(config.provider_name(false), "example.eu.auth0.com");
     }
 
     #[test]
@@ -522,12 +591,54 @@ mod tests {
     }
 
     #[test]
-    fn loopback_redirects_are_allowed() {
+    fn loopback_redirects_are_allowed_on_ip_literals_only() {
         let config = from(
             None,
             &[("TIMESHEETS_REDIRECT_URI", "http://127.0.0.1:53111/callback")],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.redirect_uri.port(), Some(53111));
+        assert!(config.loopback_redirect());
+        let v6 = from(
+            None,
+            &[("TIMESHEETS_REDIRECT_URI", "http://[::1]/callback")],
+        );
+        assert!(v6.is_ok_and(|c| c.loopback_redirect()));
+        for bad in [
+            "http://localhost/callback",
+            "http://127.0.0.1/callback?x=1",
+            "https://127.0.0.1/callback",
+        ] {
+            assert_eq!(
+                key_of(from(None, &[("TIMESHEETS_REDIRECT_URI", bad)])),
+                "TIMESHEETS_REDIRECT_URI",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn prompt_takes_openid_values_only() {
+        let config = from(Some("prompt = \"consent\""), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.prompt.as_deref(), Some("consent"));
+        let both = from(None, &[("TIMESHEETS_PROMPT", " login  consent ")]);
+        assert_eq!(
+            both.ok().and_then(|c| c.prompt).as_deref(),
+            Some("login consent")
+        );
+        assert_eq!(
+            from(None, &[("TIMESHEETS_PROMPT", "")])
+                .ok()
+                .and_then(|c| c.prompt),
+            None
+        );
+        assert_eq!(
+            key_of(from(None, &[("TIMESHEETS_PROMPT", "consnet")])),
+            "TIMESHEETS_PROMPT"
+        );
+        assert_eq!(
+            key_of(from(None, &[("TIMESHEETS_PROMPT", "none consent")])),
+            "TIMESHEETS_PROMPT"
+        );
     }
 }

@@ -51,6 +51,10 @@ pub struct ProviderMetadata {
     /// PKCE methods; when listed, `S256` must be among them.
     #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// Set only by the development provider bundled with `timesheets-server`, so
+    /// the sign-in screen labels it "Development sign-in" and nothing else.
+    #[serde(default)]
+    pub timesheets_development_provider: bool,
 }
 
 impl ProviderMetadata {
@@ -367,6 +371,7 @@ mod tests {
             jwks_uri: None,
             authorization_response_iss_parameter_supported: false,
             code_challenge_methods_supported: None,
+            timesheets_development_provider: false,
         }
     }
 

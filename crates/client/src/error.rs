@@ -62,6 +62,14 @@ pub enum Error {
         /// Which server, in plain words.
         message: String,
     },
+    /// The timesheet server answers but cannot verify sign-ins right now (it
+    /// cannot get its issuer's keys): not this computer's network, and not the
+    /// person's fault. Nothing was lost and the app keeps trying.
+    #[error("{message}")]
+    Unavailable {
+        /// What is wrong, in plain words.
+        message: String,
+    },
     /// The configuration is not usable; `key` names the setting to fix.
     #[error("{message}")]
     Config {
@@ -80,7 +88,7 @@ pub enum Error {
 
 impl Error {
     /// The stable code the front end branches on: `signed_out`, `forbidden`,
-    /// `invalid`, `conflict`, `not_found`, `offline` or `unknown`.
+    /// `invalid`, `conflict`, `not_found`, `offline`, `unavailable` or `unknown`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::SignedOut { .. } => "signed_out",
@@ -89,6 +97,7 @@ impl Error {
             Error::Conflict { .. } => "conflict",
             Error::NotFound { .. } => "not_found",
             Error::Offline { .. } => "offline",
+            Error::Unavailable { .. } => "unavailable",
             Error::Config { .. } | Error::Unknown { .. } => "unknown",
         }
     }
@@ -106,6 +115,16 @@ impl Error {
             message: format!(
                 "Can't reach {what}. Check your connection; nothing was lost and the app will keep trying."
             ),
+        }
+    }
+
+    /// The timesheet server cannot verify sign-ins right now.
+    pub(crate) fn cannot_verify() -> Self {
+        Error::Unavailable {
+            message: "The timesheet server can't verify sign-ins right now. This is a problem \
+                      with the server's setup, not your connection; nothing was lost and the \
+                      app will keep trying."
+                .into(),
         }
     }
 

@@ -5,7 +5,8 @@
 //! keys (an asymmetric algorithm only: never `none`, never HMAC), `iss` equal to the
 //! configured issuer, `aud` containing the client id (and `azp` equal to it when
 //! there are several audiences), not expired, and `nonce` equal to the one sent
-//! with this sign-in (which ties the token to this browser round trip).
+//! with this sign-in (which ties the token to this browser round trip). A header
+//! with `crit` is refused (RFC 7515 §4.1.11: no extension is understood here).
 
 use crate::discovery::Provider;
 use crate::error::Error;
@@ -74,6 +75,11 @@ pub(crate) async fn verify(
     if !ALLOWED.contains(&header.alg) {
         return Err(refused("algorithm not allowed"));
     }
+    if names_critical_extensions(token.expose()) {
+        // RFC 7515 §4.1.11: an extension marked critical that is not understood
+        // (and none is) makes the token invalid. jsonwebtoken does not look.
+        return Err(refused("critical header extension"));
+    }
     let mut keys = provider.signing_keys(false).await?;
     let mut jwk = pick_key(&keys, header.kid.as_deref(), header.alg);
     if jwk.is_none() {
@@ -118,6 +124,20 @@ pub(crate) async fn verify(
     Ok(UserView { name, email })
 }
 
+/// Whether the JWT's header carries `crit`.
+fn names_critical_extensions(token: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    token
+        .split('.')
+        .next()
+        .and_then(|header| URL_SAFE_NO_PAD.decode(header).ok())
+        .and_then(|json| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
+        })
+        .is_some_and(|header| header.contains_key("crit"))
+}
+
 /// The key for `kid` (or the only suitable key when the token names none); a key
 /// that declares another algorithm, or a symmetric key, is never picked.
 fn pick_key<'a>(
@@ -144,5 +164,22 @@ fn pick_key<'a>(
             let first = candidates.next();
             candidates.next().is_none().then_some(first).flatten()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_critical_extension_is_seen() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let token = |header: &str| format!("{}.e30.sig", URL_SAFE_NO_PAD.encode(header));
+        assert!(names_critical_extensions(&token(
+            r#"{"alg":"RS256","crit":["exp"]}"#
+        )));
+        assert!(!names_critical_extensions(&token(r#"{"alg":"RS256"}"#)));
+        assert!(!names_critical_extensions("not a jwt"));
     }
 }

@@ -11,7 +11,9 @@
 //! - [`keyring`]: where the refresh token, and a sign-in in progress, are kept between
 //!   runs ([`CredentialStore`]), so the sign-in link works even when it starts the app;
 //! - [`api`]: the timesheet API's endpoints, with the bearer token attached ([`ApiClient`]);
-//! - [`browser`]: how the authorize page is opened ([`Browser`]);
+//! - [`browser`]: how the authorize page is opened ([`Browser`]); the browser comes
+//!   back through the private-use scheme (the shell's deep link) or, for providers
+//!   that require it, to a loopback listener of the app's own (RFC 8252 §7.3);
 //! - [`secret`]: values that must never be printed ([`Secret`]);
 //! - [`error`]: the one error type, with stable codes for the UI ([`Error`], [`ErrorView`]).
 //!
@@ -27,6 +29,7 @@ pub mod discovery;
 pub mod error;
 mod id_token;
 pub mod keyring;
+mod loopback;
 mod parked;
 pub mod secret;
 pub mod session;

@@ -269,6 +269,7 @@ mod tests {
             jwks_uri: None,
             authorization_response_iss_parameter_supported: false,
             code_challenge_methods_supported: None,
+            timesheets_development_provider: false,
         };
         let (authorize, pending) = sign_in::start(&config, &metadata);
         let state = authorize

@@ -80,6 +80,11 @@ pub struct SessionView {
     pub remembered: bool,
     /// Whether a server could not be reached; the app keeps retrying.
     pub offline: bool,
+    /// Whether the timesheet server answers but cannot verify sign-ins right now
+    /// (503 `temporarily_unavailable`: it cannot get its issuer's keys, a problem
+    /// of its configuration or of the provider, not of this computer's network).
+    /// Unsaved work is kept and the app keeps retrying.
+    pub cannot_verify: bool,
 }
 
 /// An access token to send, and which renewal it came from (to tell, after a 401,
@@ -229,14 +234,20 @@ struct State {
     message: Option<String>,
     remembered: bool,
     offline: bool,
+    cannot_verify: bool,
     retry: Retry,
     generation: u64,
+    /// The ID token of this sign-in, until it has been shown to the API once
+    /// (`PUT /v1/me`) so managers see the person's name.
+    unpresented_id_token: Option<Secret<String>>,
 }
 
 struct Inner {
     provider: Arc<Provider>,
     vault: Vault,
-    provider_name: String,
+    /// What the sign-in screen calls the provider; refined once discovery says
+    /// whether it is the bundled development provider.
+    provider_name: Mutex<String>,
     state: Mutex<State>,
     /// Held for the whole of a refresh, sign-in or sign-out: the single flight.
     gate: tokio::sync::Mutex<()>,
@@ -262,7 +273,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn new(provider: Arc<Provider>, vault: Vault) -> Self {
-        let provider_name = provider.config().provider_name();
+        let provider_name = provider.config().provider_name(false);
         let initial = SessionView {
             state: SessionState::SignedOut,
             provider: provider_name.clone(),
@@ -271,21 +282,24 @@ impl Session {
             message: None,
             remembered: false,
             offline: false,
+            cannot_verify: false,
         };
         let (view, _) = watch::channel(initial);
         Session {
             inner: Arc::new(Inner {
                 provider,
                 vault,
-                provider_name,
+                provider_name: Mutex::new(provider_name),
                 state: Mutex::new(State {
                     tokens: None,
                     waiting: false,
                     message: None,
                     remembered: false,
                     offline: false,
+                    cannot_verify: false,
                     retry: Retry::default(),
                     generation: 0,
+                    unpresented_id_token: None,
                 }),
                 gate: tokio::sync::Mutex::new(()),
                 view,
@@ -346,9 +360,15 @@ impl Session {
                 SessionState::SignedOut
             };
             let tokens = st.tokens.as_ref();
+            let provider = self
+                .inner
+                .provider_name
+                .lock()
+                .map(|name| name.clone())
+                .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
             SessionView {
                 state,
-                provider: self.inner.provider_name.clone(),
+                provider,
                 user: tokens.and_then(|t| t.user.clone()),
                 scopes: tokens
                     .map(|t| t.scopes.iter().map(|s| s.as_str().to_owned()).collect())
@@ -356,6 +376,7 @@ impl Session {
                 message: st.message.clone(),
                 remembered: tokens.is_some() && st.remembered,
                 offline: st.offline,
+                cannot_verify: tokens.is_some() && st.cannot_verify,
             }
         };
         self.inner.view.send_if_modified(|current| {
@@ -386,6 +407,42 @@ impl Session {
             st.offline = !reachable;
         }
         self.publish();
+    }
+
+    /// Records whether the API could verify the last sign-in it was shown (for
+    /// the `cannot_verify` flag).
+    pub(crate) fn note_verifiable(&self, verifiable: bool) {
+        self.state().cannot_verify = !verifiable;
+        self.publish();
+    }
+
+    /// Names the provider as discovery describes it (see
+    /// [`ClientConfig::provider_name`]).
+    pub(crate) fn set_provider_name(&self, name: String) {
+        {
+            let mut current = self
+                .inner
+                .provider_name
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *current = name;
+        }
+        self.publish();
+    }
+
+    /// The ID token of this sign-in if the API has not been shown it yet; taken,
+    /// so it is presented once per sign-in.
+    pub(crate) fn take_unpresented_id_token(&self) -> Option<Secret<String>> {
+        self.state().unpresented_id_token.take()
+    }
+
+    /// Puts back an ID token whose presentation failed for a passing reason,
+    /// unless the session has moved on to another sign-in meanwhile.
+    pub(crate) fn keep_unpresented_id_token(&self, id_token: Secret<String>) {
+        let mut st = self.state();
+        if st.tokens.is_some() && st.unpresented_id_token.is_none() {
+            st.unpresented_id_token = Some(id_token);
+        }
     }
 
     /// Restores a session from the stored refresh token, without the browser.
@@ -455,6 +512,9 @@ impl Session {
         let renewal = {
             let mut st = self.state();
             st.generation += 1;
+            // Only a verified one: sign-in refuses an ID token that fails its checks.
+            st.unpresented_id_token = grant.id_token.clone().filter(|_| user.is_some());
+            st.cannot_verify = false;
             let tokens = Tokens {
                 expires_at: grant.expires_in.map(|d| Instant::now() + d),
                 margin: margin(grant.expires_in),
@@ -594,6 +654,12 @@ impl Session {
             st.generation += 1;
             let generation = st.generation;
             let previous = st.tokens.take();
+            // The first access token after a restore starts this run's sign-in:
+            // its ID token is presented to the API once, as after the browser.
+            let first_of_session = previous.as_ref().is_none_or(|t| t.access.is_none());
+            if first_of_session && user.is_some() {
+                st.unpresented_id_token = grant.id_token.clone();
+            }
             let (previous_scopes, previous_user) = previous
                 .map(|t| (Some(t.scopes), t.user))
                 .unwrap_or((None, None));
@@ -678,6 +744,8 @@ impl Session {
             let mut st = self.state();
             st.tokens = None;
             st.offline = false;
+            st.cannot_verify = false;
+            st.unpresented_id_token = None;
             st.retry.failures = 0;
             st.retry.next_at = None;
             st.remembered = false;
@@ -802,6 +870,8 @@ impl Session {
             st.tokens = None;
             st.waiting = false;
             st.offline = false;
+            st.cannot_verify = false;
+            st.unpresented_id_token = None;
             st.retry.failures = 0;
             st.retry.next_at = None;
             st.remembered = false;
@@ -895,6 +965,7 @@ mod tests {
             message: None,
             remembered: true,
             offline: false,
+            cannot_verify: false,
         };
         let json = serde_json::to_value(&view).unwrap_or_default();
         assert_eq!(
@@ -907,6 +978,7 @@ mod tests {
                 "message": null,
                 "remembered": true,
                 "offline": false,
+                "cannot_verify": false,
             })
         );
     }

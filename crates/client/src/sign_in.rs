@@ -147,8 +147,20 @@ fn unix_seconds(time: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Builds the authorize URL and the pending sign-in that goes with it.
+/// Builds the authorize URL and the pending sign-in that goes with it, for the
+/// configured redirect URI.
 pub fn start(config: &ClientConfig, metadata: &ProviderMetadata) -> (Url, PendingSignIn) {
+    start_with_redirect(config, metadata, &config.redirect_uri)
+}
+
+/// [`start`] for a `redirect_uri` known only now: a loopback redirect's port is
+/// chosen when its listener binds (RFC 8252 §7.3). The code exchange sends the
+/// same URI, port included, as RFC 6749 §4.1.3 requires.
+pub fn start_with_redirect(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    redirect_uri: &Url,
+) -> (Url, PendingSignIn) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random();
     let nonce = CsrfToken::new_random();
@@ -156,7 +168,7 @@ pub fn start(config: &ClientConfig, metadata: &ProviderMetadata) -> (Url, Pendin
         .set_auth_uri(oauth2::AuthUrl::from_url(
             metadata.authorization_endpoint.clone(),
         ))
-        .set_redirect_uri(oauth2::RedirectUrl::from_url(config.redirect_uri.clone()));
+        .set_redirect_uri(oauth2::RedirectUrl::from_url(redirect_uri.clone()));
     let state_value = state.secret().clone();
     let mut request = client
         .authorize_url(move || state)
@@ -169,12 +181,15 @@ pub fn start(config: &ClientConfig, metadata: &ProviderMetadata) -> (Url, Pendin
     if let Some(resource) = &config.resource {
         request = request.add_extra_param("resource", resource.clone());
     }
+    if let Some(prompt) = &config.prompt {
+        request = request.add_extra_param("prompt", prompt.clone());
+    }
     let (url, _) = request.url();
     let pending = PendingSignIn {
         state: Secret::new(state_value),
         nonce: Secret::new(nonce.secret().clone()),
         verifier,
-        redirect_uri: config.redirect_uri.clone(),
+        redirect_uri: redirect_uri.clone(),
         issuer: config.issuer.clone(),
         client_id: config.client_id.clone(),
         iss_required: metadata.authorization_response_iss_parameter_supported,
@@ -405,7 +420,11 @@ impl PendingSignIn {
     ) -> Result<SignedIn, Error> {
         let client = provider.oauth().await?;
         let code = AuthorizationCode::new(accepted.code.expose().clone());
-        let mut request = client.exchange_code(code).set_pkce_verifier(self.verifier);
+        let redirect = oauth2::RedirectUrl::from_url(self.redirect_uri.clone());
+        let mut request = client
+            .exchange_code(code)
+            .set_pkce_verifier(self.verifier)
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect));
         if let Some(resource) = &provider.config().resource {
             request = request.add_extra_param("resource", resource.clone());
         }
@@ -523,6 +542,7 @@ mod tests {
             jwks_uri: None,
             authorization_response_iss_parameter_supported: iss_supported,
             code_challenge_methods_supported: Some(vec!["S256".into()]),
+            timesheets_development_provider: false,
         }
     }
 
@@ -601,6 +621,46 @@ mod tests {
         let printed = format!("{pending:?}");
         assert!(!printed.contains(pending.state.expose().as_str()));
         assert!(!printed.contains(pending.verifier.secret().as_str()));
+    }
+
+    #[test]
+    fn prompt_is_sent_only_when_configured() {
+        let (url, _) = started(false);
+        assert_eq!(param(&url, "prompt"), None);
+        let strict = ClientConfig {
+            prompt: Some("consent".into()),
+            ..config()
+        };
+        let (url, _) = start(&strict, &metadata(false));
+        assert_eq!(param(&url, "prompt").as_deref(), Some("consent"));
+    }
+
+    #[test]
+    fn a_loopback_sign_in_uses_the_port_it_listens_on() {
+        let loopback = ClientConfig {
+            redirect_uri: Url::parse("http://127.0.0.1/callback").unwrap_or_else(|e| panic!("{e}")),
+            ..config()
+        };
+        let bound = Url::parse("http://127.0.0.1:50123/callback").unwrap_or_else(|e| panic!("{e}"));
+        let (url, pending) = start_with_redirect(&loopback, &metadata(false), &bound);
+        assert_eq!(
+            param(&url, "redirect_uri").as_deref(),
+            Some("http://127.0.0.1:50123/callback")
+        );
+        let state = param(&url, "state").unwrap_or_default();
+        let good = format!("http://127.0.0.1:50123/callback?code=abc&state={state}");
+        assert!(pending.check(&good).is_ok());
+        // Another port, or the configured URI without the port: not ours.
+        for wrong in [
+            format!("http://127.0.0.1:50124/callback?code=abc&state={state}"),
+            format!("http://127.0.0.1/callback?code=abc&state={state}"),
+            format!("http://127.0.0.1:50123/other?code=abc&state={state}"),
+        ] {
+            assert!(
+                matches!(rejection(pending.check(&wrong)), Rejection::NotOurs(_)),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]
