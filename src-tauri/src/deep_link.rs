@@ -37,18 +37,21 @@ pub fn declared_schemes(config: &tauri::Config) -> Vec<String> {
 
 /// Refuses a redirect URI whose scheme the app does not register: the provider
 /// would send the browser back to an address the OS hands to no one, and sign-in
-/// would wait forever. The message names the setting to fix.
+/// would wait forever. The message names the setting to fix. A loopback `http`
+/// redirect needs no registration: the app listens for it itself (RFC 8252 §7.3;
+/// the client's configuration has already checked it is loopback).
 pub fn check_redirect(redirect_uri: &Url, declared: &[String]) -> Result<(), String> {
-    if declared
-        .iter()
-        .any(|scheme| scheme == redirect_uri.scheme())
+    if redirect_uri.scheme() == "http"
+        || declared
+            .iter()
+            .any(|scheme| scheme == redirect_uri.scheme())
     {
         return Ok(());
     }
     Err(format!(
         "TIMESHEETS_REDIRECT_URI (redirect_uri in config.toml): {redirect_uri} uses the scheme \
-         {:?}, but this app receives sign-in links only for {declared:?} (tauri.conf.json), \
-         so the browser could never come back to it",
+         {:?}, but this app receives sign-in links only for {declared:?} (tauri.conf.json) \
+         or on a loopback http address, so the browser could never come back to it",
         redirect_uri.scheme()
     ))
 }
@@ -106,9 +109,12 @@ mod tests {
     #[test]
     fn a_redirect_the_app_does_not_receive_is_refused_by_name() {
         let declared = vec!["com.example.timesheets".to_owned()];
+        // The app listens for a loopback redirect itself.
+        let loopback = Url::parse("http://127.0.0.1/callback").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(check_redirect(&loopback, &declared), Ok(()));
         for other in [
             "com.example.other:/oauth/callback",
-            "http://127.0.0.1:8400/callback",
+            "https://example.com/cb",
         ] {
             let url = Url::parse(other).unwrap_or_else(|e| panic!("{e}"));
             let error = check_redirect(&url, &declared).err().unwrap_or_default();

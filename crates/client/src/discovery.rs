@@ -393,6 +393,22 @@ mod tests {
                 "https://tenant.auth0.com/.well-known/oauth-authorization-server"
             ]
         );
+        // Okta's org server, Google, node-oidc-provider: no path, no slash.
+        let urls = discovery_urls("http://127.0.0.1:9000").unwrap_or_default();
+        let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "http://127.0.0.1:9000/.well-known/openid-configuration",
+                "http://127.0.0.1:9000/.well-known/oauth-authorization-server"
+            ]
+        );
+        let urls =
+            discovery_urls("https://login.microsoftonline.com/TENANT/v2.0").unwrap_or_default();
+        assert_eq!(
+            urls.first().map(Url::as_str),
+            Some("https://login.microsoftonline.com/TENANT/v2.0/.well-known/openid-configuration")
+        );
         let urls = discovery_urls("https://idp.example.com/realms/acme").unwrap_or_default();
         let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
         assert_eq!(
@@ -408,9 +424,14 @@ mod tests {
     fn metadata_must_name_the_configured_issuer_exactly() {
         let issuer = "https://tenant.auth0.com/";
         assert!(metadata(issuer).check(&config(issuer)).is_ok());
-        // The slash matters: Auth0's `iss` has it.
+        // The slash matters: Auth0's `iss` has it, Okta's does not.
         assert!(metadata("https://tenant.auth0.com")
             .check(&config(issuer))
+            .is_err());
+        let okta = "https://example.okta.com";
+        assert!(metadata(okta).check(&config(okta)).is_ok());
+        assert!(metadata("https://example.okta.com/")
+            .check(&config(okta))
             .is_err());
         assert!(metadata("https://evil.example.com/")
             .check(&config(issuer))

@@ -22,6 +22,9 @@ pub struct Counts {
     pub code_exchanges: AtomicUsize,
     pub refreshes: AtomicUsize,
     pub revocations: AtomicUsize,
+    /// While set, the provider's key set answers 500: an API that has not
+    /// fetched it yet cannot verify tokens.
+    pub fail_jwks: std::sync::atomic::AtomicBool,
 }
 
 impl Counts {
@@ -58,6 +61,11 @@ impl Drop for Stack {
 /// Counts the token endpoint's requests by grant type, then passes them on.
 async fn count(counts: Arc<Counts>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    if path.ends_with("/jwks.json") && counts.fail_jwks.load(Ordering::SeqCst) {
+        return axum::response::IntoResponse::into_response(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        );
+    }
     if path.ends_with("/oauth/revoke") {
         counts.revocations.fetch_add(1, Ordering::SeqCst);
         return next.run(request).await;
@@ -261,6 +269,64 @@ impl Person {
     }
 }
 
+/// A person's browser at any provider: follows web redirects, fills `email` and
+/// `password` where a form asks for them and submits any other form (a consent
+/// page) as it is, and stops at the first redirect that leaves the provider: a
+/// link for the app, or a loopback address. Returns that address.
+pub async fn browse_to_app(authorize: &Url, email: &str, password: &str) -> Url {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = authorize.origin();
+    let mut response = http
+        .get(authorize.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET authorize: {e}"));
+    for _ in 0..20 {
+        let here = response.url().clone();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("a redirect without Location"));
+            let next = here.join(location).unwrap_or_else(|e| panic!("{e}"));
+            if next.origin() != provider {
+                return next;
+            }
+            response = http
+                .get(next)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GET: {e}"));
+            continue;
+        }
+        let status = response.status();
+        let html = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "the provider refused: {html}");
+        let form = Form::parse(&html).unwrap_or_else(|| panic!("no form on the page:\n{html}"));
+        let action = here.join(&form.action).unwrap_or_else(|e| panic!("{e}"));
+        let mut fields = form.inputs;
+        for (name, value) in &mut fields {
+            match name.as_str() {
+                "email" => *value = email.to_owned(),
+                "password" => *value = password.to_owned(),
+                _ => {}
+            }
+        }
+        response = http
+            .post(action)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST: {e}"));
+    }
+    panic!("the provider never sent the browser back to the app")
+}
+
 /// Signs in through the app: it opens the browser, the person signs in, the OS
 /// hands the deep link to the app.
 pub async fn sign_in(client: &Client, person: &Person, email: &str) -> SessionView {
@@ -298,7 +364,7 @@ impl Form {
         let end = form_html.find("</form>").unwrap_or(form_html.len());
         let form_html = &form_html[..end];
         let tag_end = form_html.find('>')?;
-        let action = attribute(&form_html[..tag_end], "action")?;
+        let action = attribute(&form_html[..tag_end], "action").unwrap_or_default();
         let mut inputs = Vec::new();
         let mut rest = form_html;
         while let Some(at) = rest.find("<input") {
