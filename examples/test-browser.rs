@@ -4,10 +4,12 @@
 //! Debug builds of the app start the program named by `TIMESHEETS_TEST_BROWSER`
 //! with the authorize URL instead of opening the system browser. This program then
 //! does what a person would: opens the page, fills in the identity provider's
-//! sign-in form, and when the provider redirects to
-//! `com.example.timesheets:/oauth/callback?code=…&state=…&iss=…`, starts the app
-//! with that link, as the OS does. The app's single-instance plugin hands the link
-//! to the running app and that second process exits.
+//! sign-in form (and agrees on its consent page, if it has one), and when the
+//! provider redirects to `com.example.timesheets:/oauth/callback?code=…&state=…&iss=…`,
+//! starts the app with that link, as the OS does. The app's single-instance
+//! plugin hands the link to the running app and that second process exits. When
+//! the provider redirects to a loopback address instead (RFC 8252 §7.3), the
+//! browser simply goes there: the app's own listener takes the sign-in.
 //!
 //! Environment:
 //! - `TEST_BROWSER_EMAIL`, `TEST_BROWSER_PASSWORD`: who signs in. Without them the
@@ -27,7 +29,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
-use timesheets::browser::{alert_text, parse_form, without_query, Browser, Page};
+use timesheets::browser::{without_query, Browser, Form, Page};
 use url::Url;
 
 /// How long the person may take before signing in, when told to wait.
@@ -66,35 +68,44 @@ async fn run(log: &Log) -> Result<()> {
         .ok_or_else(|| anyhow!("TEST_BROWSER_APP is not set: which app should get the link?"))?;
 
     let browser = Browser::new()?;
-    let link = match browser.open(&url).await? {
-        // The provider may answer at once with an error for the app.
+    let wait_for = std::env::var_os("TEST_BROWSER_WAIT_FOR").map(PathBuf::from);
+    let mut forms = 0;
+    let page = browser
+        .sign_in_through(&url, &email, &password, async |form: &Form| {
+            forms += 1;
+            log.line(&format!("form loaded from {}", without_query(&form.action)));
+            if forms == 1 {
+                if let Some(file) = &wait_for {
+                    log.line("waiting before signing in");
+                    wait_for_file(file).await?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let link = match page {
         Page::AppLink(link) => {
-            log.line("the provider sent the browser straight back to the app");
+            if forms == 0 {
+                log.line("the provider sent the browser straight back to the app");
+            } else {
+                log.line(&format!("signed in as {email}"));
+            }
             link
         }
+        // A loopback redirect: the app's own listener answered the browser.
         Page::Html { url, status, body } => {
             if !status.is_success() {
                 bail!(
-                    "the provider refused the sign-in page ({status}): {}",
-                    alert_text(&body).unwrap_or_else(|| "no message".to_owned())
+                    "the app's sign-in listener answered {status}: {}",
+                    page_heading(&body).unwrap_or_default()
                 );
             }
-            let form = parse_form(&body, &url)?;
-            log.line(&format!("sign-in form loaded from {}", without_query(&url)));
-            if let Some(file) = std::env::var_os("TEST_BROWSER_WAIT_FOR").map(PathBuf::from) {
-                log.line("waiting before signing in");
-                wait_for_file(&file).await?;
-            }
-            match browser.submit(&form, &email, &password).await? {
-                Page::AppLink(link) => {
-                    log.line(&format!("signed in as {email}"));
-                    link
-                }
-                page => bail!(
-                    "signing in as {email} did not return to the app: {}",
-                    page.describe()
-                ),
-            }
+            log.line(&format!("signed in as {email}"));
+            log.line(&format!(
+                "the app's loopback listener at {} took the sign-in",
+                without_query(&url)
+            ));
+            return Ok(());
         }
     };
     hand_over(&app, &link)?;
@@ -128,6 +139,13 @@ fn hand_over(app: &OsString, link: &Url) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The first `<h1>` of a page: what the app's listener says happened.
+fn page_heading(html: &str) -> Option<String> {
+    let start = html.find("<h1>")? + "<h1>".len();
+    let end = html[start..].find("</h1>")? + start;
+    Some(html[start..end].to_owned())
 }
 
 async fn wait_for_file(file: &std::path::Path) -> Result<()> {

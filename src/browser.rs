@@ -113,6 +113,67 @@ impl Browser {
         self.follow(response).await
     }
 
+    /// Posts `form` as it is (a consent page's "Allow"), following what the
+    /// provider answers.
+    pub async fn submit_as_is(&self, form: &Form) -> Result<Page> {
+        let response = self
+            .http
+            .post(form.action.clone())
+            .form(&form.fields)
+            .send()
+            .await
+            .with_context(|| format!("cannot post the form to {}", without_query(&form.action)))?;
+        self.follow(response).await
+    }
+
+    /// Signs in at whatever provider `authorize` belongs to, as a person would:
+    /// fills in the form that asks for `email` and `password`, agrees to any
+    /// other form (a consent page), and stops where the provider lets go of the
+    /// browser: a link for the app ([`Page::AppLink`]), or a page served from
+    /// another origin than the provider's, which is the app's own loopback
+    /// listener (RFC 8252 §7.3). `on_form` is told about each form before it is
+    /// posted (the test browser logs it, or waits).
+    pub async fn sign_in_through(
+        &self,
+        authorize: &Url,
+        email: &str,
+        password: &str,
+        mut on_form: impl AsyncFnMut(&Form) -> Result<()>,
+    ) -> Result<Page> {
+        let provider = authorize.origin();
+        let mut page = self.open(authorize).await?;
+        let mut signed_in = false;
+        for _ in 0..MAX_REDIRECTS {
+            let (url, status, body) = match &page {
+                Page::AppLink(_) => return Ok(page),
+                Page::Html { url, .. } if url.origin() != provider => return Ok(page),
+                Page::Html { url, status, body } => (url, *status, body),
+            };
+            if !status.is_success() {
+                bail!(
+                    "the provider refused ({status}): {}",
+                    alert_text(body).unwrap_or_else(|| "no message".to_owned())
+                );
+            }
+            let form = parse_form(body, url)?;
+            on_form(&form).await?;
+            let asks_for_password = form.fields.iter().any(|(name, _)| name == "password");
+            page = if asks_for_password {
+                if signed_in {
+                    bail!(
+                        "signing in as {email} failed: {}",
+                        alert_text(body).unwrap_or_else(|| "no message".to_owned())
+                    );
+                }
+                signed_in = true;
+                self.submit(&form, email, password).await?
+            } else {
+                self.submit_as_is(&form).await?
+            };
+        }
+        bail!("the provider never let go of the browser")
+    }
+
     /// Follows redirects from `response` on; every hop after a 303 (or 301/302
     /// from a POST) is a GET, as browsers do.
     async fn follow(&self, mut response: reqwest::Response) -> Result<Page> {

@@ -267,6 +267,7 @@ impl Desktop {
             data_dir: self.home.path().join("server"),
             log: self.logs.join("server.log"),
             users,
+            trust: None,
         })
         .await
     }

@@ -13,6 +13,9 @@
 //! - [`browser`]: the person's browser at the identity provider's sign-in page,
 //!   shared with the `test-browser` binary the app starts in place of the system
 //!   browser (`TIMESHEETS_TEST_BROWSER`, honoured by debug builds only);
+//! - [`certified`]: an OpenID-certified provider (node-oidc-provider) as a child
+//!   process, for the tests that prove the app and the API work with a provider
+//!   that is not their own;
 //! - [`oauth`] and [`api`]: the provider and the API over HTTP, to put data in
 //!   place and to check what the app did (a revoked refresh token, decided entries);
 //! - [`keyring`]: the Secret Service as `secret-tool` sees it;
@@ -24,6 +27,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod certified;
 pub mod desktop;
 pub mod keyring;
 pub mod oauth;
@@ -39,14 +43,22 @@ pub use server::Server;
 /// It is an example rather than a binary so that the package's only binary is the
 /// app's: Tauri's bundler reads this (root) manifest to find what to package.
 pub fn test_browser() -> std::path::PathBuf {
-    // A test runs from target/<profile>/deps/; examples sit beside deps/.
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile_dir = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    profile_dir
+    target_dir()
         .join("examples")
         .join(format!("test-browser{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The `timesheets-server` binary built beside the tests.
+pub fn server_binary() -> std::path::PathBuf {
+    target_dir().join(format!("timesheets-server{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The profile's target folder (`target/debug/`) the running test was built in.
+fn target_dir() -> std::path::PathBuf {
+    // A test runs from target/<profile>/deps/; examples sit beside deps/.
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
 }

@@ -6,7 +6,7 @@
 //! The endpoints come from the provider's discovery document, not from guessed
 //! paths, so these helpers follow the provider wherever it serves them.
 
-use crate::browser::{alert_text, parse_form, Browser, Page};
+use crate::browser::{Browser, Form, Page};
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -80,11 +80,14 @@ pub struct Discovery {
     pub revocation_endpoint: Option<Url>,
 }
 
-/// Fetches `{issuer}.well-known/openid-configuration`.
-pub async fn discover(issuer: &Url) -> Result<Discovery> {
-    let url = issuer
-        .join(".well-known/openid-configuration")
-        .context("the issuer cannot be joined with the discovery path")?;
+/// Fetches `{issuer}/.well-known/openid-configuration` (one slash between,
+/// whether or not the issuer ends in one; its path kept).
+pub async fn discover(issuer: &str) -> Result<Discovery> {
+    let url = Url::parse(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    ))
+    .context("the issuer cannot be joined with the discovery path")?;
     let response = reqwest::get(url.clone())
         .await
         .with_context(|| format!("cannot fetch {url}"))?
@@ -164,7 +167,8 @@ pub struct IssuedCode {
 }
 
 /// The authorize request the app sends the browser to: code flow, PKCE S256,
-/// the app's client id and redirect URI, and the API as `audience`.
+/// the app's client id and redirect URI, and the API as `audience` (a provider
+/// that takes RFC 8707's `resource` instead ignores it).
 pub fn authorize_url(discovery: &Discovery, pkce: &Pkce, state: &str, scope: &str) -> Url {
     let mut url = discovery.authorization_endpoint.clone();
     url.query_pairs_mut()
@@ -182,20 +186,31 @@ pub fn authorize_url(discovery: &Discovery, pkce: &Pkce, state: &str, scope: &st
 /// Signs `person` in through the provider's form, exactly as the test browser
 /// does for the app, and returns the code it issued (not yet redeemed).
 pub async fn authorize(discovery: &Discovery, person: Person, scope: &str) -> Result<IssuedCode> {
+    authorize_with(discovery, person, scope, &[]).await
+}
+
+/// [`authorize`] with more parameters on the authorize request, e.g.
+/// `prompt=consent` for a provider that grants `offline_access` only then.
+pub async fn authorize_with(
+    discovery: &Discovery,
+    person: Person,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Result<IssuedCode> {
     let pkce = Pkce::new();
     let state = random_text();
-    let url = authorize_url(discovery, &pkce, &state, scope);
+    let mut url = authorize_url(discovery, &pkce, &state, scope);
+    url.query_pairs_mut().extend_pairs(extra);
     let browser = Browser::new()?;
-    let form = match browser.open(&url).await? {
-        Page::Html { url, body, .. } => parse_form(&body, &url)?,
-        other => bail!("expected the sign-in form, got the {}", other.describe()),
-    };
-    let link = match browser.submit(&form, person.email, person.password).await? {
+    let link = match browser
+        .sign_in_through(&url, person.email, person.password, async |_: &Form| Ok(()))
+        .await?
+    {
         Page::AppLink(link) => link,
-        Page::Html { status, body, .. } => bail!(
-            "signing in as {} failed ({status}): {}",
+        other => bail!(
+            "signing in as {} did not come back to the app: {}",
             person.email,
-            alert_text(&body).unwrap_or_else(|| "no message".to_owned())
+            other.describe()
         ),
     };
     let param = |name: &str| {
@@ -256,9 +271,14 @@ pub async fn refresh(
 }
 
 /// Signs `person` in and redeems the code: fresh tokens for calling the API.
-pub async fn sign_in(issuer: &Url, person: Person) -> Result<Tokens> {
+pub async fn sign_in(issuer: &str, person: Person) -> Result<Tokens> {
+    sign_in_with(issuer, person, &[]).await
+}
+
+/// [`sign_in`] with more parameters on the authorize request.
+pub async fn sign_in_with(issuer: &str, person: Person, extra: &[(&str, &str)]) -> Result<Tokens> {
     let discovery = discover(issuer).await?;
-    let issued = authorize(&discovery, person, ALL_SCOPES).await?;
+    let issued = authorize_with(&discovery, person, ALL_SCOPES, extra).await?;
     let (status, body) = redeem(&discovery, &issued.code, &issued.pkce.verifier).await?;
     if !status.is_success() {
         bail!("the token endpoint refused the code ({status}): {body}");

@@ -35,6 +35,11 @@ impl Process {
         })
     }
 
+    /// The leader's standard output, when it was piped and not taken yet.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// The leader's process id (also the group's id).
     pub fn id(&self) -> u32 {
         self.child.id()

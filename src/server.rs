@@ -27,6 +27,17 @@ pub struct ServerOptions {
     pub log: PathBuf,
     /// `--users`: a TOML file of development users instead of the built-in three.
     pub users: Option<PathBuf>,
+    /// Trust this provider instead of starting the development one.
+    pub trust: Option<Trust>,
+}
+
+/// An external provider for the API to trust (`--issuer`, `--audience`).
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// `--issuer`, exactly as the provider writes it.
+    pub issuer: String,
+    /// `--audience`: the API identifier in its access tokens.
+    pub audience: String,
 }
 
 /// A running `timesheets-server`; dropping it stops it.
@@ -35,9 +46,12 @@ pub struct Server {
     process: Process,
     /// The API's root URL, e.g. `http://127.0.0.1:PORT/`.
     pub api_url: Url,
-    /// The development identity provider's issuer, e.g. `http://127.0.0.1:PORT/`
-    /// (trailing slash included, exactly as in `iss`).
-    pub issuer: Url,
+    /// The issuer the API trusts, exactly as in `iss`: the development
+    /// provider's `http://127.0.0.1:PORT/` (trailing slash included), or the
+    /// external one's as given.
+    pub issuer: String,
+    /// Whether the development provider runs beside the API.
+    development: bool,
     log: PathBuf,
 }
 
@@ -86,11 +100,20 @@ impl Server {
         if let Some(users) = &options.users {
             command.arg("--users").arg(users);
         }
+        if let Some(trust) = &options.trust {
+            command
+                .args(["--issuer", &trust.issuer])
+                .args(["--audience", &trust.audience]);
+        }
         let process = Process::spawn(command, "timesheets-server")?;
         let server = Server {
             process,
             api_url: Url::parse(&format!("http://127.0.0.1:{api_port}/"))?,
-            issuer: Url::parse(&format!("http://127.0.0.1:{idp_port}/"))?,
+            issuer: match &options.trust {
+                Some(trust) => trust.issuer.clone(),
+                None => format!("http://127.0.0.1:{idp_port}/"),
+            },
+            development: options.trust.is_none(),
             log: options.log.clone(),
         };
         server.wait_until_healthy().await
@@ -101,7 +124,11 @@ impl Server {
             .timeout(Duration::from_secs(2))
             .build()?;
         let deadline = Instant::now() + START_TIMEOUT;
-        for base in [self.api_url.clone(), self.issuer.clone()] {
+        let mut bases = vec![self.api_url.clone()];
+        if self.development {
+            bases.push(Url::parse(&self.issuer)?);
+        }
+        for base in bases {
             let health = base.join("healthz")?;
             loop {
                 if let Some(status) = self.process.exited() {

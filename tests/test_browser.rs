@@ -27,6 +27,7 @@ async fn server(dir: &Path) -> Result<Server> {
         data_dir: dir.join("server"),
         log: dir.join("server.log"),
         users: None,
+        trust: None,
     })
     .await
 }
