@@ -12,10 +12,11 @@
 //! (`test-output/logs/<test>/`: the server's, the driver's and the app's output, the
 //! test browser's log, and a screenshot of any wait that timed out).
 
+use crate::certified::CertifiedProvider;
 use crate::keyring;
 use crate::oauth::Person;
 use crate::process::{adopt_orphans, free_port, Process};
-use crate::server::{Server, ServerOptions};
+use crate::server::{Server, ServerOptions, Trust};
 use anyhow::{anyhow, bail, Context as _, Result};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -270,6 +271,27 @@ impl Desktop {
             trust: None,
         })
         .await
+    }
+
+    /// Starts the certified provider (see [`crate::certified`]), its log in this
+    /// test's folder, and `timesheets-server` trusting it with the issuer exactly
+    /// as the provider writes it.
+    pub async fn start_certified(&self) -> Result<(CertifiedProvider, Server)> {
+        let provider =
+            CertifiedProvider::start(&self.logs.join("provider.log"), Duration::from_secs(300))
+                .await?;
+        let server = Server::start(&ServerOptions {
+            binary: self.programs.server.clone(),
+            data_dir: self.home.path().join("server"),
+            log: self.logs.join("server.log"),
+            users: None,
+            trust: Some(Trust {
+                issuer: provider.issuer.clone(),
+                audience: crate::certified::API_RESOURCE.to_owned(),
+            }),
+        })
+        .await?;
+        Ok((provider, server))
     }
 
     /// The environment the app runs with: `server`'s addresses, the test browser,

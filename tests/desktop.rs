@@ -343,6 +343,79 @@ async fn the_manager_approves_and_rejects_and_the_employee_sees_it() -> Result<(
 }
 
 #[tokio::test]
+async fn with_a_certified_provider_the_manager_sees_the_employee_by_name() -> Result<()> {
+    use timesheets::certified::{EMPLOYEE, MANAGER};
+    let desk = Desktop::claim("certified_provider", &test_browser()).await?;
+    let (provider, server) = desk.start_certified().await?;
+    let days = this_week();
+    let mon = days[0];
+    let port = url::Url::parse(&provider.issuer)?
+        .port()
+        .unwrap_or_default();
+
+    // The employee, through the private-use scheme, as configured for any provider.
+    let scheme = provider.app_env(
+        "timesheets-desktop",
+        "com.example.timesheets:/oauth/callback",
+    );
+    let scheme: Vec<(&str, &str)> = scheme
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let app = desk
+        .launch_with_env(&server, &BrowserScript::signs_in_as(EMPLOYEE), &scheme)
+        .await?;
+    // Another provider on 127.0.0.1 is named by its address, not "Development sign-in".
+    app.wait_text("sign-in", &format!("Sign in with 127.0.0.1:{port}"))
+        .await?;
+    sign_in(&app, EMPLOYEE.name).await?;
+    app.wait_text("permissions", "View, Add & edit, Delete")
+        .await?;
+    app.type_into("new-project", "Apollo").await?;
+    app.click("add-row").await?;
+    app.enter_in_cell(&format!("cell-Apollo-{mon}"), "6", Key::Enter)
+        .await?;
+    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "pending")
+        .await?;
+    ensure!(
+        count(&desk.browser_log(), "form loaded from") == 2,
+        "expected a login and a consent page: {}",
+        desk.browser_log()
+    );
+    app.click("sign-out").await?;
+    app.find("sign-in").await?;
+    app.close().await?;
+
+    // The manager, through a loopback redirect (RFC 8252 §7.3).
+    let loopback = provider.app_env("timesheets-desktop-loopback", "http://127.0.0.1/callback");
+    let loopback: Vec<(&str, &str)> = loopback
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let app = desk
+        .launch_with_env(&server, &BrowserScript::signs_in_as(MANAGER), &loopback)
+        .await?;
+    sign_in(&app, MANAGER.name).await?;
+    ensure!(
+        desk.browser_log().contains("loopback listener"),
+        "the manager did not come back over loopback: {}",
+        desk.browser_log()
+    );
+    app.click("tab-approvals").await?;
+    let group = format!("select-group-{}-{mon}", EMPLOYEE.sub);
+    app.find(&group).await?;
+    let label = app.attr(&group, "aria-label").await?.unwrap_or_default();
+    ensure!(
+        label.contains(EMPLOYEE.name),
+        "the manager does not see the employee's name: {label:?}"
+    );
+    ensure!(!label.contains(EMPLOYEE.sub), "{label:?}");
+    app.screenshot("approvals-certified-provider").await?;
+    app.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn forged_sign_in_links_are_ignored_and_never_reach_the_token_endpoint() -> Result<()> {
     let desk = Desktop::claim("forged_callback", &test_browser()).await?;
     let server = desk.start_server().await?;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError, describeError, isAppErrorData } from "../src/backend/errors";
+import { AppError, describeError, ERROR_CODES, isAppErrorData } from "../src/backend/errors";
 
 describe("errors", () => {
   it("keeps the code and fields of what the Rust side sends", () => {
@@ -9,6 +9,15 @@ describe("errors", () => {
     expect(e.field).toBe("hours");
     expect(e.message).toBe("Hours must be at most 24.");
     expect(AppError.from(e)).toBe(e);
+  });
+
+  it("knows `unavailable`, the server that cannot verify sign-ins", () => {
+    expect(ERROR_CODES).toContain("unavailable");
+    const message = "The timesheet server can't verify sign-ins right now.";
+    expect(isAppErrorData({ code: "unavailable", message })).toBe(true);
+    const e = AppError.from({ code: "unavailable", message });
+    expect(e).toMatchObject({ code: "unavailable", message });
+    expect(describeError(e)).toBe(message);
   });
 
   it("turns anything else into `unknown` with a readable message", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeBackend, makeEntry, PERSONAS } from "../src/backend/fake";
+import { FakeBackend, makeEntry, PERSONAS, UNAVAILABLE_MESSAGE } from "../src/backend/fake";
 
 const user = (name: keyof typeof PERSONAS) => ({ ...PERSONAS[name], scopes: [...PERSONAS[name].scopes] });
 
@@ -65,5 +65,32 @@ describe("FakeBackend", () => {
     expect((await fake.session()).user?.name).toBe("Erin Employee");
     fake.setOffline(true);
     await expect(fake.listEntries("2026-11-23", "2026-11-29")).rejects.toMatchObject({ code: "offline" });
+  });
+
+  it("can be unable to verify sign-ins: says so in the session and fails data calls with unavailable", async () => {
+    const fake = new FakeBackend({ signedIn: true });
+    expect((await fake.session()).cannot_verify).toBe(false);
+    const pushed: boolean[] = [];
+    fake.onSession((s) => pushed.push(s.cannot_verify));
+    fake.setCannotVerify(true);
+    expect(pushed).toEqual([true]);
+    expect((await fake.session()).cannot_verify).toBe(true);
+    expect((await fake.session()).offline).toBe(false);
+    const unavailable = { code: "unavailable", message: UNAVAILABLE_MESSAGE };
+    await expect(fake.listEntries("2026-11-23", "2026-11-29")).rejects.toMatchObject(unavailable);
+    await expect(
+      fake.createEntry({ date: "2026-11-23", project: "A", notes: "", hours: 1 }, "k"),
+    ).rejects.toMatchObject(unavailable);
+    await expect(fake.updateEntry("x", { hours: 1 })).rejects.toMatchObject(unavailable);
+    await expect(fake.deleteEntry("x")).rejects.toMatchObject(unavailable);
+    await expect(fake.pendingApprovals()).rejects.toMatchObject(unavailable);
+    await expect(fake.decide(["x"], "approve")).rejects.toMatchObject(unavailable);
+    expect(fake.entries).toHaveLength(0);
+    fake.setCannotVerify(false);
+    expect(pushed).toEqual([true, false]);
+    await expect(fake.listEntries("2026-11-23", "2026-11-29")).resolves.toEqual([]);
+    // Only ever true while signed in.
+    fake.setCannotVerify(true);
+    expect((await fake.signOut()).cannot_verify).toBe(false);
   });
 });

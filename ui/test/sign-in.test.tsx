@@ -1,9 +1,10 @@
 // @vitest-environment jsdom
 import { render } from "preact";
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeBackend, PERSONAS } from "../src/backend/fake";
+import { FakeBackend, makeEntry, PERSONAS, UNAVAILABLE_MESSAGE } from "../src/backend/fake";
 import { App } from "../src/ui/App";
-import { click, get, mount, press, query, typeInto, waitFor, waitForTestId } from "./dom";
+import { CANNOT_VERIFY, OFFLINE } from "../src/ui/Notices";
+import { click, get, mount, press, query, settle, typeInto, waitFor, waitForTestId } from "./dom";
 
 let root: HTMLElement | null = null;
 afterEach(() => {
@@ -87,6 +88,138 @@ describe("Offline and back", () => {
     fake.setOffline(false);
     await waitFor(() => fake.entries.length === 1, "resent by itself");
     await waitFor(() => !query(root!, "retry-Apollo-2026-11-23"), "no longer unsaved");
+  });
+});
+
+describe("A server that cannot verify sign-ins", () => {
+  it("shows its own banner, not the offline one, and the offline one only when offline", async () => {
+    const fake = new FakeBackend({ signedIn: true, today: "2026-11-25" });
+    root = await mount(<App backend={fake} />);
+    await waitForTestId(root, "user-name");
+    expect(query(root, "cannot-verify-banner")).toBeNull();
+    // The live region is there before any banner, so a banner that appears is heard.
+    const live = get(root, "connection-status");
+    expect(live.getAttribute("role")).toBe("status");
+
+    fake.setCannotVerify(true);
+    const banner = await waitForTestId(root, "cannot-verify-banner");
+    expect(banner.textContent?.trim()).toBe(CANNOT_VERIFY);
+    expect(CANNOT_VERIFY).toBe(
+      "The timesheet server can't verify sign-ins right now. This is a problem with the server's setup, not your connection. Your changes stay here, marked unsaved; the app keeps trying and saves them again when it can.",
+    );
+    expect(banner.parentElement).toBe(live);
+    expect(query(root, "offline-banner")).toBeNull();
+    expect(root.textContent).not.toContain(OFFLINE);
+
+    fake.setCannotVerify(false);
+    await waitFor(() => !query(root!, "cannot-verify-banner"), "banner gone");
+    fake.setOffline(true);
+    const offline = await waitForTestId(root, "offline-banner");
+    expect(offline.parentElement).toBe(live);
+    expect(query(root, "cannot-verify-banner")).toBeNull();
+    expect(root.textContent).not.toContain(CANNOT_VERIFY);
+
+    // Two different facts: both are said.
+    fake.setCannotVerify(true);
+    await waitForTestId(root, "cannot-verify-banner");
+    expect(query(root, "offline-banner")).not.toBeNull();
+  });
+
+  it("keeps an edit that failed with unavailable as unsaved, and saves it once sign-ins verify again", async () => {
+    const fake = new FakeBackend({ signedIn: true, today: "2026-11-25" });
+    root = await mount(<App backend={fake} />);
+    await waitFor(() => query(root!, "week-heading")?.textContent?.startsWith("Week 48"), "week");
+    await waitFor(() => !root!.querySelector('[aria-busy="true"]'), "loaded");
+    await typeInto(get<HTMLInputElement>(root, "new-project"), "Apollo");
+    await click(get(root, "add-row"));
+
+    fake.setCannotVerify(true);
+    await waitForTestId(root, "cannot-verify-banner");
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    await typeInto(cell, "3");
+    await press(cell, "Enter");
+    await waitForTestId(root, "retry-Apollo-2026-11-23");
+    expect(fake.entries).toHaveLength(0);
+    // Not reverted: the cell still shows what was typed, and the bar lists it with the server's words.
+    expect(get<HTMLInputElement>(root, "cell-Apollo-2026-11-23").value).toBe("3");
+    expect(get(root, "unsaved-bar").textContent).toContain(UNAVAILABLE_MESSAGE);
+    const creates = () => fake.calls.filter((c) => c.command === "create_entry").length;
+    expect(creates()).toBe(1);
+
+    fake.setCannotVerify(false);
+    await waitFor(() => fake.entries.length === 1, "resent by itself");
+    await waitFor(() => !query(root!, "retry-Apollo-2026-11-23"), "no longer unsaved");
+    expect(fake.entries[0]).toMatchObject({ project: "Apollo", date: "2026-11-23", hours: 3 });
+    expect(creates()).toBe(2);
+  });
+
+  it("says so when it resends, and loads a week whose load failed with unavailable", async () => {
+    const fake = new FakeBackend({
+      signedIn: true,
+      today: "2026-11-25",
+      entries: [makeEntry({ date: "2026-11-24", project: "Hermes", hours: 2 })],
+    });
+    fake.setCannotVerify(true);
+    root = await mount(<App backend={fake} />);
+    await waitForTestId(root, "cannot-verify-banner");
+    const error = await waitForTestId(root, "load-error");
+    expect(error.textContent).toContain(UNAVAILABLE_MESSAGE);
+
+    fake.setCannotVerify(false);
+    await waitFor(() => !query(root!, "load-error"), "the week loaded");
+    await waitForTestId(root, "cell-Hermes-2026-11-24");
+
+    fake.setCannotVerify(true);
+    const cell = get<HTMLInputElement>(root, "cell-Hermes-2026-11-24");
+    await typeInto(cell, "5");
+    await press(cell, "Enter");
+    await waitForTestId(root, "retry-Hermes-2026-11-24");
+
+    // Everything the status line says from here on (the save's own report follows quickly).
+    const heard: string[] = [];
+    const statusLine = root.querySelector<HTMLElement>('.status-bar [role="status"]')!;
+    const observer = new MutationObserver(() => heard.push(statusLine.textContent ?? ""));
+    observer.observe(statusLine, { childList: true, subtree: true, characterData: true });
+    fake.setCannotVerify(false);
+    await waitFor(() => fake.entries[0]?.hours === 5, "resent by itself");
+    await waitFor(() => heard.some((t) => t.startsWith("Saved Hermes")), "the save is reported");
+    observer.disconnect();
+    expect(heard).toContain("The timesheet server verifies sign-ins again: saving your unsaved changes…");
+    expect(heard.some((t) => t.startsWith("Back online"))).toBe(false);
+  });
+
+  it("resends only once both the network and the server's sign-in checks are back", async () => {
+    const fake = new FakeBackend({ signedIn: true, today: "2026-11-25" });
+    root = await mount(<App backend={fake} />);
+    await waitFor(() => !root!.querySelector('[aria-busy="true"]'), "loaded");
+    await typeInto(get<HTMLInputElement>(root, "new-project"), "Apollo");
+    await click(get(root, "add-row"));
+
+    fake.setCannotVerify(true);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    await typeInto(cell, "2");
+    await press(cell, "Enter");
+    await waitForTestId(root, "retry-Apollo-2026-11-23");
+    const creates = () => fake.calls.filter((c) => c.command === "create_entry").length;
+
+    // Back online, but the server still cannot verify sign-ins: nothing is resent.
+    fake.setOffline(true);
+    await settle(20);
+    fake.setOffline(false);
+    await settle(20);
+    expect(creates()).toBe(1);
+
+    // Sign-ins verified again, but now offline: still nothing.
+    fake.setOffline(true);
+    await settle(20);
+    fake.setCannotVerify(false);
+    await settle(20);
+    expect(creates()).toBe(1);
+    expect(query(root, "retry-Apollo-2026-11-23")).not.toBeNull();
+
+    fake.setOffline(false);
+    await waitFor(() => fake.entries.length === 1, "resent once healthy");
+    expect(creates()).toBe(2);
   });
 });
 

@@ -56,6 +56,22 @@ describe("WeekStore", () => {
     expect(store.snapshot.edits.size).toBe(1);
   });
 
+  it("keeps a save that failed with unavailable as unsaved, and saves it on retry", async () => {
+    const { store, fake } = await setup();
+    store.addRow("Apollo");
+    const key = cellKey("Apollo", "2026-11-24");
+    store.type(key, "6");
+    fake.setCannotVerify(true);
+    expect(await store.commit(key)).toBe("failed");
+    expect(store.snapshot.edits.get(key)).toMatchObject({ phase: "failed", text: "6", error: { code: "unavailable" } });
+    expect(store.snapshot.grid?.rows[0]?.cells[1]?.text).toBe("6");
+    expect(store.snapshot.grid?.weekTotal).toBe(24);
+    fake.setCannotVerify(false);
+    await store.retryAll();
+    expect(store.snapshot.edits.size).toBe(0);
+    expect(fake.entries).toMatchObject([{ project: "Apollo", date: "2026-11-24", hours: 6 }]);
+  });
+
   it("keeps a failed save visible as unsaved, and retries with the same idempotency key", async () => {
     const { store, fake } = await setup();
     store.addRow("Apollo");

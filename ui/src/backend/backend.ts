@@ -36,6 +36,13 @@ export interface SessionView {
   remembered: boolean;
   /** The network is down; the Rust side retries by itself. */
   offline: boolean;
+  /**
+   * The timesheet server answers but cannot verify sign-ins (its identity
+   * provider's keys are unavailable): a problem with the server's setup, not the
+   * network. Only ever true while signed in; the Rust side retries by itself and
+   * sets it back to false once tokens are verified again.
+   */
+  cannot_verify: boolean;
 }
 
 export type Status = "pending" | "approved" | "rejected";
@@ -99,6 +106,6 @@ export interface Backend {
   /** Other people's entries awaiting a decision. */
   pendingApprovals(): Promise<Entry[]>;
   decide(ids: string[], decision: Decision): Promise<DecisionOutcome[]>;
-  /** Called with every session the Rust side pushes (sign-in done, sign-out, offline…). */
+  /** Called with every session the Rust side pushes (sign-in done, sign-out, offline, cannot verify…). */
   onSession(listener: (session: SessionView) => void): Unsubscribe;
 }

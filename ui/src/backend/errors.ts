@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   "conflict",
   "not_found",
   "offline",
+  "unavailable",
   "unknown",
 ] as const;
 

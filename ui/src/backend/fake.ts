@@ -4,7 +4,8 @@
  *
  * It enforces what the API enforces (scopes, the row rules, approved entries are
  * frozen, nobody decides their own entries, idempotent creates), and lets a test
- * make any command fail (`failNext`) or the network go away (`setOffline`).
+ * make any command fail (`failNext`), the network go away (`setOffline`) or the
+ * server become unable to verify sign-ins (`setCannotVerify`).
  */
 import type {
   Backend,
@@ -155,6 +156,10 @@ export function seedEntries(today: string): Entry[] {
 
 const err = (data: AppErrorData) => new AppError(data);
 
+/** What the Rust side says when the API answers but cannot verify sign-ins. */
+export const UNAVAILABLE_MESSAGE =
+  "The timesheet server can't verify sign-ins right now. This is a problem with the server's setup, not your connection; nothing was lost and the app will keep trying.";
+
 export class FakeBackend implements Backend {
   /** Every call, in order, with its arguments: for tests. */
   readonly calls: { command: Command; args: Record<string, unknown> }[] = [];
@@ -185,6 +190,7 @@ export class FakeBackend implements Backend {
       message: null,
       remembered: options.remembered ?? true,
       offline: false,
+      cannot_verify: false,
     };
     if (options.signedIn) this.view = this.signedInView();
   }
@@ -201,6 +207,15 @@ export class FakeBackend implements Backend {
     this.push({ ...this.view, offline });
   }
 
+  /**
+   * The server answers but cannot verify sign-ins (every data call fails with
+   * `unavailable`), or verifies them again, and says so. As on the Rust side,
+   * signing out or a session that ends clears it.
+   */
+  setCannotVerify(on: boolean): void {
+    this.push({ ...this.view, cannot_verify: on });
+  }
+
   /** Sets the session's message, as the Rust side does to say why the sign-in will not be remembered. */
   setMessage(message: string | null): void {
     this.push({ ...this.view, message });
@@ -215,7 +230,7 @@ export class FakeBackend implements Backend {
 
   /** Ends the session as a refused refresh would. */
   endSession(message: string): void {
-    this.push({ ...this.view, state: "signed_out", user: null, scopes: [], message });
+    this.push({ ...this.view, state: "signed_out", user: null, scopes: [], message, cannot_verify: false });
   }
 
   // ---- Backend ----
@@ -246,7 +261,7 @@ export class FakeBackend implements Backend {
 
   async signOut(): Promise<SessionView> {
     await this.enter("sign_out", {});
-    this.view = { ...this.view, state: "signed_out", user: null, scopes: [], message: null };
+    this.view = { ...this.view, state: "signed_out", user: null, scopes: [], message: null, cannot_verify: false };
     return { ...this.view };
   }
 
@@ -392,6 +407,7 @@ export class FakeBackend implements Backend {
       throw err({ code: "signed_out", message: "You are signed out. Please sign in again." });
     if (dataCall && this.view.offline)
       throw err({ code: "offline", message: "The timesheet service cannot be reached. Check your connection." });
+    if (dataCall && this.view.cannot_verify) throw err({ code: "unavailable", message: UNAVAILABLE_MESSAGE });
   }
 
   private require(scope: Scope): void {

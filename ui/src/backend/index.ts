@@ -3,8 +3,9 @@
  * fake (a plain browser during `npm run dev`). Each is loaded only when picked.
  *
  * In a plain browser the fake reads a few settings from the address, e.g.
- * `?as=manager`, `?as=auditor`, `?signedIn=0`, `?offline=1`, `?failSaves=1`,
- * `?latency=800`, `?notRemembered=1`.
+ * `?as=manager`, `?as=auditor`, `?signedIn=0`, `?offline=1`, `?cannotVerify=1`
+ * (the server answers but cannot verify sign-ins), `?failSaves=1`, `?latency=800`,
+ * `?notRemembered=1`.
  */
 import type { Backend } from "./backend";
 
@@ -39,6 +40,7 @@ export async function createBackend(): Promise<Backend> {
     remembered: params.get("notRemembered") !== "1",
   });
   if (params.get("offline") === "1") fake.setOffline(true);
+  if (params.get("cannotVerify") === "1") fake.setCannotVerify(true);
   if (params.get("failSaves") === "1") {
     const offline = {
       code: "offline",

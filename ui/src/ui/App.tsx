@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Backend, SessionView } from "../backend/backend";
-import { AppError, describeError } from "../backend/errors";
+import { AppError, describeError, type ErrorCode } from "../backend/errors";
 import { can } from "../scopes";
 import { WeekStore } from "../week-store";
 import { unsavedEdits } from "../grid";
@@ -22,6 +22,18 @@ export type Announce = (text: string, kind: "info" | "error") => void;
 
 /** Runs a command that answers with a session (sign in, cancel, sign out) and shows that session. */
 export type SessionCommand = (call: () => Promise<SessionView>) => Promise<void>;
+
+/** Failures that come from the connection or the server, not from the edit: retried once healthy again. */
+const RETRY_CODES: readonly ErrorCode[] = ["offline", "unavailable"];
+
+function isRetryCode(code: ErrorCode | undefined): boolean {
+  return code !== undefined && RETRY_CODES.includes(code);
+}
+
+/** The network is up and the server can verify sign-ins. */
+function backendHealthy(session: SessionView): boolean {
+  return !session.offline && !session.cannot_verify;
+}
 
 function userKey(session: SessionView): string | null {
   return session.user ? `${session.provider}|${session.user.email ?? ""}|${session.user.name}` : null;
@@ -100,23 +112,29 @@ export function App({ backend }: { backend: Backend }) {
     store.setScopes(session.scopes);
   }, [session, store, announce]);
 
-  // Back online: retry what failed because the network was down.
-  const wasOffline = useRef(false);
+  // Healthy again (back online, or the server verifies sign-ins again): retry
+  // what failed for that reason, and load a week that could not be loaded.
+  const wasUnhealthy = useRef<{ offline: boolean; cannotVerify: boolean }>({ offline: false, cannotVerify: false });
   useEffect(() => {
     if (!session) return;
-    if (wasOffline.current && !session.offline && session.state === "signed_in") {
-      const offlineEdits = [...store.snapshot.edits.values()].filter(
-        (e) => e.phase === "failed" && e.error?.code === "offline",
+    const before = wasUnhealthy.current;
+    if ((before.offline || before.cannotVerify) && backendHealthy(session) && session.state === "signed_in") {
+      const waiting = [...store.snapshot.edits.values()].filter(
+        (e) => e.phase === "failed" && isRetryCode(e.error?.code),
       );
-      if (offlineEdits.length > 0) {
-        announce("Back online: saving your unsaved changes again…", "info");
+      if (waiting.length > 0) {
+        announce(
+          before.offline
+            ? "Back online: saving your unsaved changes again…"
+            : "The timesheet server verifies sign-ins again: saving your unsaved changes…",
+          "info",
+        );
         void store.retryAll();
       }
-      // A week that could not be loaded for the same reason is loaded now.
       const week = store.snapshot;
-      if (week.load === "error" && week.loadError?.code === "offline") void store.reload();
+      if (week.load === "error" && isRetryCode(week.loadError?.code)) void store.reload();
     }
-    wasOffline.current = session.offline;
+    wasUnhealthy.current = { offline: session.offline, cannotVerify: session.cannot_verify };
   }, [session, store, announce]);
 
   if (!session) {

@@ -1,7 +1,8 @@
 /**
- * Everything the app tells the person outside a screen: offline, a sign-in that
- * will not be remembered, a message from the Rust side, and the status line (a
- * live region) where actions report what they did.
+ * Everything the app tells the person outside a screen: offline, a server that
+ * cannot verify sign-ins, a sign-in that will not be remembered, a message from
+ * the Rust side, and the status line (a live region) where actions report what
+ * they did.
  */
 import type { SessionView } from "../backend/backend";
 import { CrossIcon, OfflineIcon, WarningIcon } from "./icons";
@@ -18,6 +19,9 @@ export const NOT_REMEMBERED =
 export const OFFLINE =
   "You are offline. Your changes stay here, marked unsaved; the app keeps trying to reconnect and saves them again when it can.";
 
+export const CANNOT_VERIFY =
+  "The timesheet server can't verify sign-ins right now. This is a problem with the server's setup, not your connection. Your changes stay here, marked unsaved; the app keeps trying and saves them again when it can.";
+
 export function Notices({
   session,
   notice,
@@ -29,11 +33,22 @@ export function Notices({
 }) {
   return (
     <div class="notices">
-      {session.offline && (
-        <div class="banner banner-offline" data-testid="offline-banner">
-          <OfflineIcon /> <span>{OFFLINE}</span>
-        </div>
-      )}
+      {/* The connection's state, as a polite live region that is always present so
+          screen readers hear a banner when it appears. Offline and "cannot verify"
+          are different facts (the network, the server's setup): each has its own
+          banner, and both show if both are true. */}
+      <div role="status" aria-live="polite" class="connection-banners" data-testid="connection-status">
+        {session.offline && (
+          <div class="banner banner-offline" data-testid="offline-banner">
+            <OfflineIcon /> <span>{OFFLINE}</span>
+          </div>
+        )}
+        {session.cannot_verify && (
+          <div class="banner banner-cannot-verify" data-testid="cannot-verify-banner">
+            <WarningIcon /> <span>{CANNOT_VERIFY}</span>
+          </div>
+        )}
+      </div>
       {/* Not remembered: the Rust side's message says why (no keyring answered, or no
           refresh token granted); one banner, not the same news twice. */}
       {!session.remembered && (
