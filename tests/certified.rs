@@ -369,3 +369,31 @@ async fn a_loopback_sign_in_works_with_it() -> Result<()> {
     ensure!(closed, "the loopback listener is still open");
     Ok(())
 }
+
+#[tokio::test]
+async fn without_prompt_consent_it_grants_no_refresh_token_and_the_app_says_so() -> Result<()> {
+    let stack = stack().await?;
+    let mut config = stack.config(
+        "timesheets-desktop",
+        "com.example.timesheets:/oauth/callback",
+    )?;
+    config.prompt = None;
+    let opened = Arc::new(Opened::default());
+    let client = Client::new(config, Arc::new(MemoryStore::new()), opened.clone())?;
+    sign_in(&client, &opened, EMPLOYEE).await?;
+    let view = client.view();
+    ensure!(view.state == SessionState::SignedIn, "{view:?}");
+    ensure!(
+        !view.remembered,
+        "remembered without a refresh token: {view:?}"
+    );
+    let message = view.message.unwrap_or_default();
+    ensure!(
+        message.contains("did not allow staying signed in"),
+        "{message:?}"
+    );
+    // Usable for this session all the same.
+    let today = client.today();
+    client.api().list_entries(today, today).await?;
+    Ok(())
+}
