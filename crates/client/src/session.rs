@@ -467,7 +467,7 @@ impl Session {
                         refresh: Some(refresh),
                         generation: st.generation,
                         // Absent a `scope` in the refresh answer, the grant is as requested.
-                        scopes: Scopes::from_names(self.config().scopes.iter().map(String::as_str)),
+                        scopes: granted_scopes(None, self.config()),
                         user: None,
                     });
                 } else {
@@ -664,7 +664,7 @@ impl Session {
                 .map(|t| (Some(t.scopes), t.user))
                 .unwrap_or((None, None));
             let scopes = match grant.scope.as_deref() {
-                Some(scope) => Scopes::from_scope_claim(scope),
+                Some(scope) => timesheet_scopes(scope.split(' ')),
                 None => previous_scopes.unwrap_or_else(|| granted_scopes(None, self.config())),
             };
             let tokens = Tokens {
@@ -918,9 +918,20 @@ impl Session {
 /// (RFC 6749 §5.1).
 fn granted_scopes(scope: Option<&str>, config: &ClientConfig) -> Scopes {
     match scope {
-        Some(scope) => Scopes::from_scope_claim(scope),
-        None => Scopes::from_names(config.scopes.iter().map(String::as_str)),
+        Some(scope) => timesheet_scopes(scope.split(' ')),
+        None => timesheet_scopes(config.scopes.iter().map(String::as_str)),
     }
+}
+
+/// The timesheet scopes among `names`, also when a provider qualifies them with
+/// the API's URI (Microsoft Entra ID asks for and grants
+/// `api://APP-ID/read:timesheets`, while its access tokens say `read:timesheets`).
+/// Only the buttons follow this; the API reads the access token.
+fn timesheet_scopes<'a>(names: impl IntoIterator<Item = &'a str>) -> Scopes {
+    Scopes::from_names(names.into_iter().map(|name| match name.rsplit_once('/') {
+        Some((api, short)) if api.contains("://") => short,
+        _ => name,
+    }))
 }
 
 fn signed_out_error(st: &State) -> Error {
@@ -934,12 +945,24 @@ fn signed_out_error(st: &State) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use timesheets_core::Scope;
 
     #[test]
     fn backoff_doubles_up_to_thirty_seconds() {
         let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn scopes_qualified_by_the_api_uri_count_and_others_do_not() {
+        let granted = timesheet_scopes(
+            "openid api://6731/read:timesheets https://api.example.com/x/approve:timesheets \
+             create:timesheets urn:x/delete:timesheets read:timesheets/other"
+                .split(' '),
+        );
+        let names: Vec<Scope> = granted.iter().collect();
+        assert_eq!(names, vec![Scope::Read, Scope::Create, Scope::Approve]);
     }
 
     #[test]

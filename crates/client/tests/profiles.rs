@@ -46,6 +46,9 @@ struct Profile {
     redirect_uri: &'static str,
     client_id: &'static str,
     audience: &'static str,
+    /// What the token response's `scope` puts before each scope name: Entra ID
+    /// names the API's scopes by its application ID URI.
+    scope_prefix: &'static str,
 }
 
 const GRANTED: [&str; 2] = ["read:timesheets", "create:timesheets"];
@@ -62,6 +65,7 @@ fn profiles() -> [Profile; 4] {
             redirect_uri: "com.example.timesheets:/oauth/callback",
             client_id: "AbC123xyz",
             audience: "https://timesheets.example.com/api",
+            scope_prefix: "",
         },
         Profile {
             name: "Okta",
@@ -73,6 +77,7 @@ fn profiles() -> [Profile; 4] {
             redirect_uri: "com.example.timesheets:/oauth/callback",
             client_id: "0oa1b2c3d4",
             audience: "api://timesheets",
+            scope_prefix: "",
         },
         Profile {
             name: "Entra ID",
@@ -84,6 +89,7 @@ fn profiles() -> [Profile; 4] {
             redirect_uri: "http://127.0.0.1/callback",
             client_id: "6731de76-14a6-49ae-97bc-6eba6914391e",
             audience: "api://6731de76-timesheets",
+            scope_prefix: "api://6731de76-timesheets/",
         },
         Profile {
             name: "Keycloak",
@@ -95,6 +101,7 @@ fn profiles() -> [Profile; 4] {
             redirect_uri: "com.example.timesheets:/oauth/callback",
             client_id: "timesheets-desktop",
             audience: "timesheets-api",
+            scope_prefix: "",
         },
     ]
 }
@@ -169,7 +176,10 @@ impl Provider {
             "expires_in": 300,
             "refresh_token": format!("rt-{}", rand::random::<u64>()),
             "id_token": self.sign(Some("JWT"), id),
-            "scope": format!("openid profile email offline_access {}", GRANTED.join(" ")),
+            "scope": GRANTED.iter().fold(
+                "openid profile email offline_access".to_owned(),
+                |scope, name| format!("{scope} {}{name}", self.profile.scope_prefix),
+            ),
         })
     }
 }
@@ -385,6 +395,7 @@ async fn the_app_signs_in_with_each_provider_as_it_documents_itself() {
             Some("Erin Employee"),
             "{name}"
         );
+        assert_eq!(view.scopes, GRANTED, "{name}: the buttons follow the grant");
         assert!(
             !view.provider.contains("Development"),
             "{name}: {}",
