@@ -117,6 +117,44 @@ pub fn date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
     Ok(parsed)
 }
 
+/// Whether `c` changes how the text around it is shown without being seen
+/// itself: the bidirectional controls (which can make `Apollo \u{202e}gnitniop`
+/// read as "Apollo pointing" backwards, or reorder the words of a line) and the
+/// invisible format characters that make two different texts look the same.
+///
+/// The zero-width joiner and non-joiner (U+200C, U+200D) stay allowed: Persian,
+/// Indic scripts and emoji sequences need them, and they reorder nothing.
+pub fn is_spoofing_character(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'                     // soft hyphen
+        | '\u{061C}'                   // Arabic letter mark
+        | '\u{180E}'                   // Mongolian vowel separator
+        | '\u{200B}'                   // zero-width space
+        | '\u{200E}' | '\u{200F}'      // left-to-right and right-to-left marks
+        | '\u{202A}'..='\u{202E}'      // embeddings and overrides
+        | '\u{2060}'..='\u{2064}'      // word joiner and invisible operators
+        | '\u{2066}'..='\u{206F}'      // isolates and deprecated format characters
+        | '\u{FEFF}'                   // zero-width no-break space
+        | '\u{FFF9}'..='\u{FFFB}'      // interlinear annotation
+    )
+}
+
+/// Refuses text a person will read that holds control characters or
+/// [spoofing characters](is_spoofing_character), naming `field`.
+pub fn readable_text(field: &'static str, value: &str) -> Result<(), FieldError> {
+    if let Some(c) = value.chars().find(|c| is_spoofing_character(*c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must not contain invisible formatting characters such as U+{:04X}, \
+                 which can make text read differently from what it says",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn project(value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
@@ -135,6 +173,7 @@ fn project(value: &str) -> Result<String, FieldError> {
             "must not contain control characters",
         ));
     }
+    readable_text("project", trimmed)?;
     Ok(trimmed.to_owned())
 }
 
@@ -148,6 +187,7 @@ fn notes(value: &str) -> Result<String, FieldError> {
     if value.contains('\0') {
         return Err(FieldError::new("notes", "must not contain NUL characters"));
     }
+    readable_text("notes", value)?;
     Ok(value.to_owned())
 }
 
@@ -199,6 +239,24 @@ mod tests {
         let mut long_notes = entry("2026-11-23", "A", 1.0);
         long_notes.notes = "n".repeat(1_001);
         assert_eq!(field(long_notes.validate()), "notes");
+    }
+
+    #[test]
+    fn text_that_reads_differently_from_what_it_says_is_refused() {
+        let spoofed = entry("2026-11-23", "Apollo \u{202e}gnitniop\u{202c}", 1.0);
+        assert_eq!(field(spoofed.validate()), "project");
+        for c in [
+            '\u{200b}', '\u{200f}', '\u{2066}', '\u{2069}', '\u{feff}', '\u{61c}',
+        ] {
+            let mut notes = entry("2026-11-23", "A", 1.0);
+            notes.notes = format!("ok{c}ok");
+            assert_eq!(field(notes.validate()), "notes", "U+{:04X}", u32::from(c));
+        }
+        // Scripts that need joiners, right-to-left text and emoji are fine.
+        for text in ["می\u{200c}خواهم", "पत्\u{200d}नी", "مشروع", "👩\u{200d}💻"]
+        {
+            assert_eq!(field(entry("2026-11-23", text, 1.0).validate()), "accepted");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use timesheets_core::validation::is_spoofing_character;
 use timesheets_core::{Scope, Scopes};
 
 /// Tokens longer than this are refused unread; real access tokens are 1–2 KiB.
@@ -68,15 +69,16 @@ pub(crate) struct Claims {
 }
 
 impl Claims {
-    /// A text claim fit to show: control characters dropped, at most 200
-    /// characters, `None` when absent, not a string, or blank.
+    /// A text claim fit to show: control and spoofing characters dropped (see
+    /// [`is_spoofing_character`]), at most 200 characters, `None` when absent,
+    /// not a string, or blank.
     pub(crate) fn text(&self, name: &str) -> Option<String> {
         self.other
             .get(name)
             .and_then(serde_json::Value::as_str)
             .map(|s| {
                 s.chars()
-                    .filter(|c| !c.is_control())
+                    .filter(|c| !c.is_control() && !is_spoofing_character(*c))
                     .take(200)
                     .collect::<String>()
             })

@@ -24,6 +24,7 @@ use crate::Error;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use timesheets_core::validation::readable_text;
 use timesheets_core::{ErrorBody, IdTokenPresentation, Person};
 
 pub(crate) fn router() -> Router<ApiContext> {
@@ -70,6 +71,13 @@ pub(crate) async fn present(
     Json(body): Json<IdTokenPresentation>,
 ) -> Result<Json<Person>, Error> {
     let id = verify_id_token(&ctx, &body.id_token, &caller.sub).await?;
+    // Signed is not the same as fit to show: a name that reorders the text
+    // around it would mislead the managers who read it.
+    for claim in ["name", "email"] {
+        if let Some(text) = id.other.get(claim).and_then(serde_json::Value::as_str) {
+            readable_text(claim, text)?;
+        }
+    }
     let person = Person {
         name: caller
             .token_name

@@ -10,6 +10,7 @@ both_backends!(
     a_verified_id_token_names_the_person_for_managers,
     an_id_token_is_checked_like_an_access_token,
     the_access_token_name_wins,
+    a_name_that_reads_differently_is_refused,
 );
 
 /// An access token with no `name` or `email`, as Auth0 sends by default.
@@ -159,4 +160,45 @@ async fn the_access_token_name_wins(backend: Backend) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["name"], "kc-1 (name)");
     assert_eq!(reply.json["email"], "id@example.com");
+}
+
+async fn a_name_that_reads_differently_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let employee = nameless(&app, "auth0|65f0aa", EMPLOYEE);
+    let manager = nameless(&app, "auth0|77bb01", MANAGER);
+    app.create(&employee, "2026-11-23", "Apollo", 2.0).await;
+    for (name, email, field) in [
+        ("Erin \u{202e}reganaM", "erin@example.com", "name"),
+        ("Erin Employee", "erin\u{2066}@example.com", "email"),
+    ] {
+        let id_token = app.issuer.id_token("auth0|65f0aa", name, email);
+        let reply = app
+            .put("/v1/me", &employee, json!({"id_token": id_token}))
+            .await;
+        assert_eq!(
+            (reply.status, reply.field()),
+            (422, field),
+            "{}",
+            reply.text
+        );
+    }
+    // Nothing was stored: the manager still sees the subject.
+    let list = app.get("/v1/approvals", &manager).await;
+    assert_eq!(
+        list.json["entries"][0]["owner_name"], "auth0|65f0aa",
+        "{}",
+        list.text
+    );
+
+    // A name in an access token is shown without its spoofing characters.
+    let mut claims = app.issuer.claims("auth0|99cc02", EMPLOYEE);
+    claims["name"] = json!("Mallory \u{202e}nimdA");
+    let spoofed = Issuer::sign(&Issuer::header(Key::K1), &claims, Key::K1);
+    app.create(&spoofed, "2026-11-24", "Apollo", 1.0).await;
+    let list = app.get("/v1/approvals", &manager).await;
+    let names: Vec<&str> = list.json["entries"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|e| e["owner_name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(names.contains(&"Mallory nimdA"), "{names:?}");
 }
