@@ -65,14 +65,14 @@ impl Api {
         Ok(list.entries)
     }
 
-    /// Approves or rejects someone else's pending entry.
-    pub async fn decide(&self, id: &str, decision: Decision) -> Result<Entry> {
+    /// Approves or rejects someone else's pending entry, as it was seen.
+    pub async fn decide(&self, entry: &Entry, decision: Decision) -> Result<Entry> {
         let request = self
             .http
-            .post(self.url(&format!("v1/entries/{id}/decision"))?)
+            .post(self.url(&format!("v1/entries/{}/decision", entry.id))?)
             .json(&DecisionRequest {
                 decision,
-                seen_updated_at: None,
+                seen_updated_at: entry.updated_at,
             });
         self.send(request, "decide an entry").await
     }

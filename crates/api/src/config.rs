@@ -55,6 +55,12 @@ pub struct Config {
     /// rotated its keys), but a flood of forged `kid`s must not turn the API into
     /// a traffic amplifier against the issuer.
     pub jwks_refresh_interval: Duration,
+    /// The most a SQLite database may grow to, in bytes; `None` (the default)
+    /// for no limit but the disk's. Beyond it, writes are answered 507
+    /// `storage_full` as on a full disk, and reads go on: a cap for a database
+    /// that shares its disk with things that must not run out of space.
+    /// PostgreSQL databases are sized by their server.
+    pub max_database_bytes: Option<u64>,
 }
 
 impl Config {
@@ -75,6 +81,7 @@ impl Config {
             database_url: database_url.into(),
             max_body_bytes: 64 * 1024,
             jwks_refresh_interval: Duration::from_secs(30),
+            max_database_bytes: None,
         }
     }
 }
@@ -91,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_database_url(&self.database_url))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .field("max_database_bytes", &self.max_database_bytes)
             .finish()
     }
 }

@@ -117,3 +117,49 @@ async fn logs_never_hold_a_token(backend: Backend) {
         assert!(!logs.contains(signature), "a token signature was logged");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_request_id_is_replaced_not_logged() {
+    logs();
+    let issuer = Issuer::start().await;
+    let db = TestDb::create(Backend::Sqlite).await;
+    let router = timesheets_api::router(ApiContext::connect(config(&issuer, &db)).await.unwrap());
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let forged = format!("{run} path=/forged status=200");
+    let too_long = format!("{run}{}", "x".repeat(64));
+    let plain = format!("{run}.plain_id-1");
+    let mut echoed = Vec::new();
+    for id in [&forged, &too_long, &plain] {
+        let req = Request::get("/healthz")
+            .header("x-request-id", id.as_str())
+            .body(Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(req).await.unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        echoed.push(id);
+    }
+
+    // Refused ids are replaced by fresh ones, which are echoed back; a plain one is kept.
+    for (sent, got) in [&forged, &too_long].iter().zip(&echoed) {
+        assert_ne!(got, *sent);
+        assert!(
+            uuid::Uuid::parse_str(got).is_ok(),
+            "a fresh id, not {got:?}"
+        );
+    }
+    assert_eq!(echoed[2], plain);
+    let logs = logs();
+    assert!(!logs.contains("path=/forged"), "a forged line was logged");
+    assert!(!logs.contains(&too_long), "an over-long id was logged");
+    for fresh in &echoed[..2] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(&format!("request_id={fresh}")) && l.contains("status=200")),
+            "the request is logged under its fresh id {fresh}"
+        );
+    }
+    assert!(logs.contains(&format!("request_id={plain}")));
+}

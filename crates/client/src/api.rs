@@ -292,7 +292,16 @@ impl ApiClient {
     /// (the API answers `conflict` otherwise).
     pub async fn decide_one(&self, id: &str, decision: Decision) -> Result<Entry, Error> {
         let url = self.url(&["v1", "entries", id, "decision"])?;
-        let seen_updated_at = self.seen.lock().ok().and_then(|seen| seen.get(id).copied());
+        let seen_updated_at = self
+            .seen
+            .lock()
+            .ok()
+            .and_then(|seen| seen.get(id).copied())
+            .ok_or_else(|| Error::Conflict {
+                message: "This entry was not on the approval list you saw. Reload the list \
+                          and decide what it shows."
+                    .into(),
+            })?;
         let body = DecisionRequest {
             decision,
             seen_updated_at,

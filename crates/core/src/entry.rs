@@ -147,12 +147,11 @@ impl Decision {
 pub struct DecisionRequest {
     /// Approve or reject.
     pub decision: Decision,
-    /// The entry's `updated_at` as the manager saw it. When given and the owner has
+    /// The entry's `updated_at` as the manager saw it. Required: when the owner has
     /// changed the entry since, the decision is refused (409), so nobody approves
     /// hours they were never shown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub seen_updated_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub seen_updated_at: DateTime<Utc>,
 }
 
 /// Every error the API returns, as JSON.
@@ -163,7 +162,8 @@ pub struct DecisionRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A stable code: `invalid_token`, `insufficient_scope`, `invalid_field`,
-    /// `not_found`, `conflict`, `forbidden`, `payload_too_large`, `internal`.
+    /// `not_found`, `conflict`, `forbidden`, `payload_too_large`, `storage_full`,
+    /// `internal`.
     pub error: String,
     /// What went wrong, in plain words.
     pub message: String,

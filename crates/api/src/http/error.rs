@@ -90,6 +90,15 @@ pub enum Error {
     Internal(String),
 }
 
+/// Whether the database refused a write for want of space (SQLite's
+/// `SQLITE_FULL`, PostgreSQL's `disk_full`): the operator's problem, not the
+/// caller's, and one that passes, so it is told apart from other failures.
+fn storage_is_full(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "13" || code == "53100")
+}
+
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
         Error::Invalid {
@@ -129,6 +138,7 @@ impl Error {
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Timeout | Error::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(e) if storage_is_full(e) => StatusCode::INSUFFICIENT_STORAGE,
             Error::Config(_)
             | Error::Unreachable(_)
             | Error::Database(_)
@@ -166,6 +176,12 @@ impl Error {
             Error::KeysUnavailable(_) => (
                 "temporarily_unavailable",
                 "tokens cannot be checked right now; try again shortly".into(),
+            ),
+            Error::Database(e) if storage_is_full(e) => (
+                "storage_full",
+                "the server has no room left to save this, so nothing was saved; \
+                 try again later"
+                    .into(),
             ),
             Error::Config(_)
             | Error::Unreachable(_)

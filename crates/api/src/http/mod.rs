@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::{Config, Error};
 use axum::body::Body;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, COOKIE, X_CONTENT_TYPE_OPTIONS};
-use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::{middleware, Router};
 use std::sync::Arc;
@@ -31,6 +31,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How long one request may take before it is answered 503 `timeout`.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,7 +70,7 @@ impl ApiContext {
             ));
         }
         let jwks = Jwks::new(&config.issuer, config.jwks_refresh_interval)?;
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(&config.database_url, config.max_database_bytes).await?;
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -110,12 +112,32 @@ async fn method_not_allowed() -> Error {
     Error::MethodNotAllowed
 }
 
+/// Drops a client's `X-Request-Id` unless it is a plain token
+/// (`[A-Za-z0-9._-]{1,64}`), so a fresh one is made in its place: the id is
+/// written into every log line of the request, and a chosen one could forge
+/// log lines (`abc path=/forged status=200`) or hide a request among others.
+fn keep_only_plain_request_ids(mut req: Request<Body>) -> Request<Body> {
+    let plain = |value: &HeaderValue| {
+        let bytes = value.as_bytes();
+        (1..=64).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let headers = req.headers_mut();
+    let all: Vec<&HeaderValue> = headers.get_all(X_REQUEST_ID).iter().collect();
+    if all.len() != 1 || !all.iter().all(|v| plain(v)) {
+        headers.remove(X_REQUEST_ID);
+    }
+    req
+}
+
 /// One span per request, named by method, path and request id; never the query
 /// or the headers (the Authorization header is marked sensitive anyway).
 fn request_span(req: &Request<Body>) -> tracing::Span {
     let request_id = req
         .headers()
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!(
@@ -146,6 +168,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             ServiceBuilder::new()
+                .map_request(keep_only_plain_request_ids)
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(SetSensitiveRequestHeadersLayer::new([

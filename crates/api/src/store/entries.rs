@@ -6,6 +6,7 @@ use crate::Error;
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::atomic::Ordering;
 use timesheets_core::validation::{ValidEntry, ValidPatch};
 use timesheets_core::{Decision, Entry, Hours, Status};
 
@@ -26,6 +27,13 @@ fn date_text(date: NaiveDate) -> String {
 fn time_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
+
+/// How long an `Idempotency-Key` is remembered: retries come within seconds or
+/// minutes, and a day covers a laptop that slept through one.
+pub(crate) const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// How often expired keys are swept from the whole table.
+const SWEEP_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Now, at the precision stored, so a returned entry equals its stored self.
 fn now() -> DateTime<Utc> {
@@ -169,7 +177,7 @@ impl Store {
         .bind(owner)
         .bind(date_text(date))
         .bind(except)
-        .fetch_one(&mut *w.tx)
+        .fetch_one(w.conn()?)
         .await?;
         let total = booked.saturating_add(i64::from(add.quarters()));
         if total > i64::from(Hours::DAY.quarters()) {
@@ -200,17 +208,14 @@ impl Store {
         .bind(action)
         .bind(entry_id)
         .bind(detail.to_string())
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         Ok(())
     }
 
     async fn find(w: &mut WriteTx, id: &str) -> Result<Option<Entry>, Error> {
         let sql = format!("SELECT {COLUMNS} FROM {ENTRIES} WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *w.tx)
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(w.conn()?).await?;
         row.as_ref().map(entry_from_row).transpose()
     }
 
@@ -221,6 +226,31 @@ impl Store {
             Some(entry) if entry.owner == owner => Ok(entry),
             _ => Err(Error::NotFound),
         }
+    }
+
+    /// Forgets every idempotency key past [`IDEMPOTENCY_WINDOW`], at most once per
+    /// [`SWEEP_EVERY`], inside a write that is under way anyway: keys of people
+    /// who no longer write must not stay for ever either.
+    async fn sweep_idempotency_keys(&self, w: &mut WriteTx, expired: &str) -> Result<(), Error> {
+        let now = now().timestamp();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now - last < SWEEP_EVERY.num_seconds()
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let swept = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(expired)
+            .execute(w.conn()?)
+            .await?;
+        tracing::debug!(
+            keys = swept.rows_affected(),
+            "expired idempotency keys swept"
+        );
+        Ok(())
     }
 
     /// Creates an entry for `owner`, pending, within the day limit.
@@ -237,13 +267,24 @@ impl Store {
     ) -> Result<Created, Error> {
         let mut w = self.begin_write(Some(owner)).await?;
         let hash = request_hash(&entry);
+        let expired = time_text(now() - IDEMPOTENCY_WINDOW);
+        self.sweep_idempotency_keys(&mut w, &expired).await?;
         if let Some(key) = idempotency_key {
-            let previous = sqlx::query(
-                "SELECT request_hash, response FROM idempotency_keys WHERE owner = $1 AND idem_key = $2",
+            // An expired key is forgotten, so the same key makes a new entry.
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE owner = $1 AND idem_key = $2 AND created_at < $3",
             )
             .bind(owner)
             .bind(key)
-            .fetch_optional(&mut *w.tx)
+            .bind(&expired)
+            .execute(w.conn()?)
+            .await?;
+            let previous = sqlx::query(
+                "SELECT request_hash, entry_id, response FROM idempotency_keys WHERE owner = $1 AND idem_key = $2",
+            )
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(w.conn()?)
             .await?;
             if let Some(row) = previous {
                 let previous_hash: String = row.try_get("request_hash")?;
@@ -251,6 +292,15 @@ impl Store {
                     return Err(Error::invalid(
                         "Idempotency-Key",
                         "this key was already used for a different entry",
+                    ));
+                }
+                // The first answer, as long as its entry exists: a retry must
+                // not be told that an entry since deleted was just made.
+                let entry_id: String = row.try_get("entry_id")?;
+                if Self::find(&mut w, &entry_id).await?.is_none() {
+                    return Err(Error::Conflict(
+                        "the entry made with this Idempotency-Key has since been deleted; \
+                         send a new key to create it again",
                     ));
                 }
                 let response: String = row.try_get("response")?;
@@ -290,7 +340,7 @@ impl Store {
         .bind(created.status.as_str())
         .bind(time_text(at))
         .bind(time_text(at))
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         Self::audit(
             &mut w,
@@ -314,7 +364,7 @@ impl Store {
             .bind(&created.id)
             .bind(response)
             .bind(time_text(at))
-            .execute(&mut *w.tx)
+            .execute(w.conn()?)
             .await
             .map_err(unique_is_conflict)?;
         }
@@ -362,7 +412,7 @@ impl Store {
         .bind(time_text(at))
         .bind(id)
         .bind(owner)
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         if !touched(&result) {
             return Err(Error::Conflict("an approved entry cannot be changed"));
@@ -388,7 +438,7 @@ impl Store {
         )
         .bind(id)
         .bind(owner)
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         if !touched(&result) {
             return Err(Error::Conflict("an approved entry cannot be deleted"));
@@ -398,14 +448,14 @@ impl Store {
         Ok(())
     }
 
-    /// Approves or rejects someone else's pending entry `id`; with `seen`, only if
-    /// the entry is still as the decider saw it.
+    /// Approves or rejects someone else's pending entry `id`, only if it is still
+    /// as the decider saw it (`seen` is its `updated_at` then).
     pub(crate) async fn decide(
         &self,
         decider: &str,
         id: &str,
         decision: Decision,
-        seen: Option<DateTime<Utc>>,
+        seen: DateTime<Utc>,
     ) -> Result<Entry, Error> {
         let mut w = self.begin_write(None).await?;
         let unlocked = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
@@ -419,7 +469,7 @@ impl Store {
         if before.status != Status::Pending {
             return Err(Error::Conflict("the entry has already been decided"));
         }
-        if seen.is_some_and(|seen| seen != before.updated_at) {
+        if seen != before.updated_at {
             return Err(Error::Conflict(
                 "the entry changed since you saw it: reload it and decide again",
             ));
@@ -434,7 +484,7 @@ impl Store {
         .bind(decider)
         .bind(time_text(at))
         .bind(id)
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         if !touched(&result) {
             return Err(Error::Conflict("the entry has already been decided"));

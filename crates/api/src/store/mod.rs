@@ -15,7 +15,9 @@ mod people;
 
 use crate::Error;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -52,20 +54,73 @@ pub(crate) struct Store {
     /// spares them SQLite's sleep-and-retry busy handler. Other processes are kept
     /// in order by `BEGIN IMMEDIATE` and the busy timeout.
     sqlite_writer: Arc<Mutex<()>>,
+    /// When expired idempotency keys were last swept, in Unix seconds.
+    last_sweep: Arc<AtomicI64>,
 }
 
 /// A transaction that may write, holding whatever lock keeps it apart from other
 /// writers of the same person until it commits or is dropped (rolled back).
+///
+/// It runs `BEGIN`, `COMMIT` and `ROLLBACK` itself on a connection of its own
+/// rather than through sqlx's `Transaction`, because of what happens when a
+/// transaction fails: a COMMIT that fails (a full disk, an I/O error) leaves
+/// sqlx's count of open transactions at one, SQLite has often rolled back by
+/// itself so sqlx's ROLLBACK fails too, and the connection goes back to the pool
+/// believing a transaction is open; every later write on it then fails
+/// ("attempted to call begin_with at non-zero transaction depth"). Here a
+/// transaction that does not commit is rolled back before its connection is
+/// reused, and a connection whose rollback fails is closed, never reused: so
+/// writes recover by themselves once the cause (the full disk) is gone.
 pub(crate) struct WriteTx {
-    tx: Transaction<'static, Any>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    /// `None` only once committed or handed to the rollback.
+    conn: Option<PoolConnection<Any>>,
+    /// The in-process SQLite writer queue, held until the transaction has ended
+    /// on the database too, so the next writer never waits behind a lock.
+    writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
-    /// Makes the changes permanent and releases the lock.
-    pub(crate) async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await?;
+    /// The transaction's connection, to run statements on.
+    pub(crate) fn conn(&mut self) -> Result<&mut AnyConnection, Error> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| Error::Internal("the write transaction has ended".into()))
+    }
+
+    /// Makes the changes permanent and releases the lock. When COMMIT fails, the
+    /// transaction is rolled back (or its connection closed) as on drop.
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        self.conn()?.execute("COMMIT").await?;
+        // Committed: the connection goes back to the pool as it is.
+        self.conn = None;
+        self.writer = None;
         Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    /// Rolls back a transaction that did not commit (an error, a refusal, or a
+    /// request cancelled by its client), on a task of its own since drop cannot
+    /// wait. The connection returns to the pool only once that has worked.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let writer = self.writer.take();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to roll back on: closing the connection rolls back.
+            conn.close_on_drop();
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(error) = conn.execute("ROLLBACK").await {
+                // Rolled back already by the database, or broken: either way
+                // this connection is not to be trusted with another write.
+                tracing::warn!(%error, "closing a database connection whose rollback failed");
+                let _ = conn.close().await;
+            }
+            drop(writer);
+        });
     }
 }
 
@@ -99,6 +154,9 @@ fn create_sqlite_dir(url: &str) -> Result<(), Error> {
     }
 }
 
+/// SQLite's page size, which this database never changes.
+const SQLITE_PAGE_BYTES: u64 = 4096;
+
 /// The advisory lock key of one person on PostgreSQL: the first 8 bytes of the
 /// SHA-256 of their subject. Stable across processes and versions, unlike `Hash`.
 fn owner_lock_key(owner: &str) -> i64 {
@@ -110,8 +168,9 @@ fn owner_lock_key(owner: &str) -> i64 {
 }
 
 impl Store {
-    /// Opens the pool for `url` and brings the schema up to date.
-    pub(crate) async fn connect(url: &str) -> Result<Self, Error> {
+    /// Opens the pool for `url` and brings the schema up to date; a SQLite
+    /// database is kept within `max_bytes` when given.
+    pub(crate) async fn connect(url: &str, max_bytes: Option<u64>) -> Result<Self, Error> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url)?;
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
@@ -121,13 +180,22 @@ impl Store {
                 options
                     // Readers run in parallel under WAL; writers queue on the mutex.
                     .max_connections(8)
-                    .after_connect(|conn, _meta| {
+                    .after_connect(move |conn, _meta| {
                         Box::pin(async move {
                             // busy_timeout first: switching to WAL may have to wait.
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            // FULL: a 201 means the entry is on disk, even if the
+                            // power goes right after (NORMAL may lose the last
+                            // commits then). It costs an fsync of the log per commit.
+                            conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            if let Some(max_bytes) = max_bytes {
+                                // Per connection: SQLite does not keep this setting.
+                                let pages = max_bytes.div_ceil(SQLITE_PAGE_BYTES).max(1);
+                                let pragma = format!("PRAGMA max_page_count = {pages}");
+                                conn.execute(pragma.as_str()).await?;
+                            }
                             Ok(())
                         })
                     })
@@ -151,6 +219,7 @@ impl Store {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            last_sweep: Arc::new(AtomicI64::new(0)),
         })
     }
 
@@ -163,26 +232,25 @@ impl Store {
     /// lock up front (a deferred transaction that reads first and writes later can
     /// fail with SQLITE_BUSY instead of waiting).
     pub(crate) async fn begin_write(&self, owner: Option<&str>) -> Result<WriteTx, Error> {
-        match self.backend {
-            Backend::Sqlite => {
-                let writer = Arc::clone(&self.sqlite_writer).lock_owned().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
-                    tx,
-                    _writer: Some(writer),
-                })
-            }
-            Backend::Postgres => {
-                let mut w = WriteTx {
-                    tx: self.pool.begin().await?,
-                    _writer: None,
-                };
-                if let Some(owner) = owner {
-                    self.lock_owner(&mut w, owner).await?;
-                }
-                Ok(w)
-            }
+        let writer = match self.backend {
+            Backend::Sqlite => Some(Arc::clone(&self.sqlite_writer).lock_owned().await),
+            Backend::Postgres => None,
+        };
+        // Owned before BEGIN runs: if this request is cancelled mid-BEGIN, or the
+        // BEGIN fails after all, dropping `w` rolls back whatever was begun.
+        let mut w = WriteTx {
+            conn: Some(self.pool.acquire().await?),
+            writer,
+        };
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        w.conn()?.execute(begin).await?;
+        if let Some(owner) = owner {
+            self.lock_owner(&mut w, owner).await?;
         }
+        Ok(w)
     }
 
     /// Takes `owner`'s lock inside `w`, for a write that learns whose entry it
@@ -193,7 +261,7 @@ impl Store {
             // Selected through FROM so the row has a type Any can read.
             sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
                 .bind(owner_lock_key(owner))
-                .execute(&mut *w.tx)
+                .execute(w.conn()?)
                 .await?;
         }
         Ok(())

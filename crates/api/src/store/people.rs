@@ -19,7 +19,7 @@ impl Store {
         .bind(&person.name)
         .bind(person.email.as_deref())
         .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true))
-        .execute(&mut *w.tx)
+        .execute(w.conn()?)
         .await?;
         w.commit().await
     }

@@ -11,6 +11,11 @@ both_backends!(
     a_decision_is_refused_on_an_entry_changed_since_it_was_seen,
 );
 
+/// A decision on `entry` as it was seen.
+fn seen(entry: &Value, decision: &str) -> Value {
+    json!({"decision": decision, "seen_updated_at": entry["updated_at"]})
+}
+
 fn owners_and_dates(list: &Value) -> Vec<(String, String)> {
     list["entries"]
         .as_array()
@@ -37,7 +42,7 @@ async fn the_queue_holds_others_pending_entries(backend: Backend) {
     let decided = app.create(&alice, "2026-11-20", "Apollo", 1.0).await;
     let path = format!("/v1/entries/{}/decision", decided["id"].as_str().unwrap());
     assert_eq!(
-        app.post(&path, &mona, json!({"decision": "approve"}))
+        app.post(&path, &mona, seen(&decided, "approve"))
             .await
             .status,
         200
@@ -89,7 +94,7 @@ async fn decisions_are_recorded_once(backend: Backend) {
     let decide = |entry: &Value| format!("/v1/entries/{}/decision", entry["id"].as_str().unwrap());
 
     let reply = app
-        .post(&decide(&first), &mona, json!({"decision": "approve"}))
+        .post(&decide(&first), &mona, seen(&first, "approve"))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["status"], "approved");
@@ -100,7 +105,7 @@ async fn decisions_are_recorded_once(backend: Backend) {
     // Decided is decided, either way round.
     for decision in ["approve", "reject"] {
         let reply = app
-            .post(&decide(&first), &mona, json!({"decision": decision}))
+            .post(&decide(&first), &mona, seen(&first, decision))
             .await;
         assert_eq!(
             (reply.status, reply.error()),
@@ -109,11 +114,11 @@ async fn decisions_are_recorded_once(backend: Backend) {
         );
     }
     let reply = app
-        .post(&decide(&second), &mona, json!({"decision": "reject"}))
+        .post(&decide(&second), &mona, seen(&second, "reject"))
         .await;
     assert_eq!(reply.json["status"], "rejected");
     let reply = app
-        .post(&decide(&second), &mona, json!({"decision": "approve"}))
+        .post(&decide(&second), &mona, seen(&second, "approve"))
         .await;
     assert_eq!(
         reply.status, 409,
@@ -121,9 +126,7 @@ async fn decisions_are_recorded_once(backend: Backend) {
     );
 
     // Nobody decides their own entries, whatever their scopes.
-    let reply = app
-        .post(&decide(&own), &mona, json!({"decision": "approve"}))
-        .await;
+    let reply = app.post(&decide(&own), &mona, seen(&own, "approve")).await;
     assert_eq!(reply.status, 403, "{}", reply.text);
     assert_eq!(reply.json["error"], "forbidden");
     assert_eq!(reply.json["message"], "nobody decides their own entries");
@@ -131,19 +134,15 @@ async fn decisions_are_recorded_once(backend: Backend) {
 
     let unknown = format!("/v1/entries/{}/decision", uuid::Uuid::new_v4());
     assert_eq!(
-        app.post(&unknown, &mona, json!({"decision": "approve"}))
+        app.post(&unknown, &mona, seen(&first, "approve"))
             .await
             .status,
         404
     );
     assert_eq!(
-        app.post(
-            "/v1/entries/nope/decision",
-            &mona,
-            json!({"decision": "approve"})
-        )
-        .await
-        .status,
+        app.post("/v1/entries/nope/decision", &mona, seen(&first, "approve"))
+            .await
+            .status,
         404
     );
     let third = app.create(&alice, "2026-11-25", "Apollo", 1.0).await;
@@ -152,12 +151,18 @@ async fn decisions_are_recorded_once(backend: Backend) {
         (json!({"decision": "APPROVE"}), 422),
         (json!({}), 422),
         (json!({"decision": "approve", "why": "x"}), 422),
+        // Deciding blind is refused: the decision must say which version it saw.
+        (json!({"decision": "approve"}), 422),
     ] {
         let reply = app.post(&decide(&third), &mona, body.clone()).await;
         assert_eq!(reply.status, status, "{body}: {}", reply.text);
         assert_eq!(reply.error(), "invalid_field");
         assert!(!reply.field().is_empty(), "{body}");
     }
+    let blind = app
+        .post(&decide(&third), &mona, json!({"decision": "approve"}))
+        .await;
+    assert_eq!(blind.field(), "seen_updated_at", "{}", blind.text);
     let reply = app
         .call(Method::GET, &decide(&third), Some(&mona), None)
         .await;

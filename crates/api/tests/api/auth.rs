@@ -397,7 +397,7 @@ async fn each_endpoint_names_its_missing_scope(backend: Backend) {
         (
             Method::POST,
             format!("/v1/entries/{id}/decision"),
-            Some(json!({"decision": "approve"})),
+            Some(json!({"decision": "approve", "seen_updated_at": entry["updated_at"]})),
             "approve:timesheets",
         ),
     ];

@@ -14,6 +14,8 @@ both_backends!(
     edits_follow_the_status,
     deletions_follow_the_status,
     idempotency_key_replays_the_first_answer,
+    idempotency_keys_expire_and_never_replay_a_deleted_entry,
+    text_that_reads_differently_is_refused,
     errors_are_json_everywhere,
 );
 
@@ -395,17 +397,14 @@ async fn edits_follow_the_status(backend: Backend) {
         404
     );
     // The owner may use any spelling of the UUID.
-    assert_eq!(
-        app.patch(&upper, &alice, json!({"hours": 2.5}))
-            .await
-            .status,
-        200
-    );
+    let reply = app.patch(&upper, &alice, json!({"hours": 2.5})).await;
+    assert_eq!(reply.status, 200);
 
     // Rejected: editing is allowed and asks for a new decision.
     let decision = format!("/v1/entries/{id}/decision");
+    let seen = |entry: &Value, decision: &str| json!({"decision": decision, "seen_updated_at": entry["updated_at"]});
     let reply = app
-        .post(&decision, &mona, json!({"decision": "reject"}))
+        .post(&decision, &mona, seen(&reply.json, "reject"))
         .await;
     assert_eq!(reply.json["status"], "rejected");
     let reply = app.patch(&path, &alice, json!({"hours": 3})).await;
@@ -415,7 +414,7 @@ async fn edits_follow_the_status(backend: Backend) {
     assert_eq!(reply.json["decided_at"], Value::Null);
 
     // Approved: frozen.
-    app.post(&decision, &mona, json!({"decision": "approve"}))
+    app.post(&decision, &mona, seen(&reply.json, "approve"))
         .await;
     let reply = app.patch(&path, &alice, json!({"hours": 4})).await;
     assert_eq!(
@@ -474,7 +473,7 @@ async fn deletions_follow_the_status(backend: Backend) {
     app.post(
         &format!("/v1/entries/{kept_id}/decision"),
         &mona,
-        json!({"decision": "approve"}),
+        json!({"decision": "approve", "seen_updated_at": kept["updated_at"]}),
     )
     .await;
     let reply = app.delete(&format!("/v1/entries/{kept_id}"), &alice).await;
@@ -564,6 +563,152 @@ async fn idempotency_key_replays_the_first_answer(backend: Backend) {
             .len(),
         2
     );
+}
+
+async fn idempotency_keys_expire_and_never_replay_a_deleted_entry(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let alice = app.token("alice", EMPLOYEE);
+    let pool = app.db.pool().await;
+    // A key someone used two days ago and never again.
+    sqlx::query(
+        "INSERT INTO idempotency_keys (owner, idem_key, request_hash, entry_id, response, created_at) \
+         VALUES ('carol', 'old', 'h', 'e', '{}', '2026-01-01T00:00:00.000000Z')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let body = json!({"date": "2026-11-23", "project": "Apollo", "hours": 2});
+    let post = |key: &str| {
+        Api::send(
+            app.request(Method::POST, "/v1/entries", Some(&alice))
+                .header("idempotency-key", key)
+                .json(&body),
+        )
+    };
+    let keys = |owner: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let keys: Vec<(String,)> =
+                sqlx::query_as("SELECT idem_key FROM idempotency_keys WHERE owner = $1")
+                    .bind(owner)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            keys.len()
+        }
+    };
+
+    let first = post("key-1").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(
+        keys("carol").await,
+        0,
+        "expired keys are swept by any write"
+    );
+    assert_eq!(keys("alice").await, 1);
+
+    // Within the day a retry replays; a day later the same key is a new request.
+    assert_eq!(post("key-1").await.json["id"], first.json["id"]);
+    sqlx::query("UPDATE idempotency_keys SET created_at = $1 WHERE owner = 'alice'")
+        .bind(
+            (chrono::Utc::now() - chrono::TimeDelta::hours(25))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    let later = post("key-1").await;
+    assert_eq!(later.status, 201, "{}", later.text);
+    assert_ne!(later.json["id"], first.json["id"], "a new entry");
+    assert_eq!(keys("alice").await, 1, "the expired row was replaced");
+
+    // Deleted since: a retry is told so, and the entry does not come back.
+    let id = later.json["id"].as_str().unwrap();
+    let deleted = app.delete(&format!("/v1/entries/{id}"), &alice).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let retry = post("key-1").await;
+    assert_eq!(
+        (retry.status, retry.error()),
+        (409, "conflict"),
+        "{}",
+        retry.text
+    );
+    assert!(
+        retry.json["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deleted"),
+        "{}",
+        retry.text
+    );
+    let ids = ids(&app.get(WEEK, &alice).await.json);
+    assert_eq!(ids, vec![first.json["id"].as_str().unwrap().to_owned()]);
+    pool.close().await;
+}
+
+async fn text_that_reads_differently_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let alice = app.token("alice", EMPLOYEE);
+    let spoofed = "Apollo \u{202e}gnitniop\u{202c}";
+    let reply = app
+        .post(
+            "/v1/entries",
+            &alice,
+            json!({"date": "2026-11-23", "project": spoofed, "hours": 1}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.field()),
+        (422, "project"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.json["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("U+202E"),
+        "{}",
+        reply.text
+    );
+    for c in ['\u{2066}', '\u{200f}', '\u{feff}'] {
+        let body = json!({"date": "2026-11-23", "project": "Apollo", "notes": format!("a{c}b"), "hours": 1});
+        let reply = app.post("/v1/entries", &alice, body).await;
+        assert_eq!(
+            (reply.status, reply.field()),
+            (422, "notes"),
+            "{}",
+            reply.text
+        );
+    }
+    let entry = app.create(&alice, "2026-11-23", "Apollo", 1.0).await;
+    let id = entry["id"].as_str().unwrap();
+    let path = format!("/v1/entries/{id}");
+    let reply = app.patch(&path, &alice, json!({"project": spoofed})).await;
+    assert_eq!(
+        (reply.status, reply.field()),
+        (422, "project"),
+        "{}",
+        reply.text
+    );
+    let reply = app
+        .patch(&path, &alice, json!({"notes": "\u{202d}x"}))
+        .await;
+    assert_eq!(
+        (reply.status, reply.field()),
+        (422, "notes"),
+        "{}",
+        reply.text
+    );
+    // Right-to-left text itself is welcome.
+    let reply = app
+        .patch(&path, &alice, json!({"project": "مشروع", "notes": "ملاحظة"}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // Nothing spoofed was stored.
+    let list = app.get(WEEK, &alice).await;
+    assert_eq!(list.json["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(list.json["entries"][0]["project"], "مشروع");
 }
 
 async fn errors_are_json_everywhere(backend: Backend) {

@@ -11,3 +11,4 @@ mod openapi;
 mod people;
 mod properties;
 mod providers;
+mod reliability;

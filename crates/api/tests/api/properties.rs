@@ -256,6 +256,7 @@ fn never_5xx(backend: Backend, cases: u32) {
         ];
         // Seed: entries of alice's, one of them approved, for ids that exist.
         let mut ids = Vec::new();
+        let mut seen = Vec::new();
         for (i, date) in ["2026-11-23", "2026-11-24", "2026-11-25"]
             .iter()
             .enumerate()
@@ -276,6 +277,7 @@ fn never_5xx(backend: Backend, cases: u32) {
                 .unwrap();
             let entry: Value = serde_json::from_slice(&bytes).unwrap();
             ids.push(entry["id"].as_str().unwrap().to_owned());
+            seen.push(entry["updated_at"].clone());
         }
         let req = Request::post(format!("/v1/entries/{}/decision", ids[0]))
             .header(
@@ -283,7 +285,9 @@ fn never_5xx(backend: Backend, cases: u32) {
                 format!("Bearer {}", tokens[1].as_deref().unwrap()),
             )
             .header("content-type", "application/json")
-            .body(Body::from(r#"{"decision":"approve"}"#))
+            .body(Body::from(
+                json!({"decision": "approve", "seen_updated_at": seen[0]}).to_string(),
+            ))
             .unwrap();
         assert_eq!(router.clone().oneshot(req).await.unwrap().status(), 200);
         (router, tokens, ids, issuer, db)
