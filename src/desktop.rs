@@ -269,6 +269,8 @@ impl Desktop {
             log: self.logs.join("server.log"),
             users,
             trust: None,
+            database_url: None,
+            ports: None,
         })
         .await
     }
@@ -289,6 +291,8 @@ impl Desktop {
                 issuer: provider.issuer.clone(),
                 audience: crate::certified::API_RESOURCE.to_owned(),
             }),
+            database_url: None,
+            ports: None,
         })
         .await?;
         Ok((provider, server))

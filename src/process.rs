@@ -79,6 +79,23 @@ impl Process {
         }
     }
 
+    /// Kills the whole group at once (SIGKILL), with no chance to clean up,
+    /// and reaps it.
+    pub fn kill(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        let group = self.group();
+        signal_group(group, libc::SIGKILL);
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && group_alive(group) {
+            reap_group(group);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn group(&self) -> libc::pid_t {
         libc::pid_t::try_from(self.child.id()).unwrap_or(libc::pid_t::MAX)
     }

@@ -29,6 +29,28 @@ pub struct ServerOptions {
     pub users: Option<PathBuf>,
     /// Trust this provider instead of starting the development one.
     pub trust: Option<Trust>,
+    /// `--database-url`, instead of the SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// The API's and the provider's ports, to start again where a killed server
+    /// was (its tokens name the provider's address); free ones when `None`.
+    pub ports: Option<(u16, u16)>,
+}
+
+impl ServerOptions {
+    /// The development setup: the built `binary`, its data in `data_dir` (its log
+    /// beside it, in `DATA_DIR.log`), and every other option at its default.
+    pub fn new(binary: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        ServerOptions {
+            binary: binary.into(),
+            log: data_dir.with_extension("log"),
+            data_dir,
+            users: None,
+            trust: None,
+            database_url: None,
+            ports: None,
+        }
+    }
 }
 
 /// An external provider for the API to trust (`--issuer`, `--audience`).
@@ -67,8 +89,10 @@ impl Server {
                 options.binary.display()
             );
         }
-        let api_port = free_port()?;
-        let idp_port = free_port()?;
+        let (api_port, idp_port) = match options.ports {
+            Some(ports) => ports,
+            None => (free_port()?, free_port()?),
+        };
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -99,6 +123,9 @@ impl Server {
         }
         if let Some(users) = &options.users {
             command.arg("--users").arg(users);
+        }
+        if let Some(url) = &options.database_url {
+            command.arg("--database-url").arg(url);
         }
         if let Some(trust) = &options.trust {
             command
@@ -165,5 +192,17 @@ impl Server {
     /// Stops the server (SIGTERM, then SIGKILL) and waits for it.
     pub fn stop(mut self) {
         self.process.stop();
+    }
+
+    /// Kills the server outright (SIGKILL), as a crash or a power cut would,
+    /// and waits for it to be gone.
+    pub fn kill(mut self) {
+        self.process.kill();
+    }
+
+    /// The API's and the provider's ports, to start again on them.
+    pub fn ports(&self) -> (u16, u16) {
+        let issuer_port = Url::parse(&self.issuer).ok().and_then(|u| u.port());
+        (self.api_url.port().unwrap_or(0), issuer_port.unwrap_or(0))
     }
 }

@@ -49,6 +49,8 @@ async fn stack() -> Result<Stack> {
             issuer: provider.issuer.clone(),
             audience: API_RESOURCE.to_owned(),
         }),
+        database_url: None,
+        ports: None,
     })
     .await?;
     Ok(Stack {

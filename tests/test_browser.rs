@@ -28,6 +28,8 @@ async fn server(dir: &Path) -> Result<Server> {
         log: dir.join("server.log"),
         users: None,
         trust: None,
+        database_url: None,
+        ports: None,
     })
     .await
 }
