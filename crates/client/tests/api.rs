@@ -128,9 +128,10 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
     assert!(outcomes[..2]
         .iter()
         .all(|o| o.entry.as_ref().map(|e| e.status) == Some(Status::Approved)));
+    // An entry not on the list the manager saw is not decided blind.
     assert_eq!(
         outcomes[2].error.as_ref().map(|e| e.code),
-        Some("not_found")
+        Some("conflict")
     );
 
     // Approved entries are frozen.
