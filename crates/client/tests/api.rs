@@ -129,10 +129,7 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
         .iter()
         .all(|o| o.entry.as_ref().map(|e| e.status) == Some(Status::Approved)));
     // An entry not on the list the manager saw is not decided blind.
-    assert_eq!(
-        outcomes[2].error.as_ref().map(|e| e.code),
-        Some("conflict")
-    );
+    assert_eq!(outcomes[2].error.as_ref().map(|e| e.code), Some("conflict"));
 
     // Approved entries are frozen.
     let frozen = api.delete_entry(&monday.id).await.err();
