@@ -137,9 +137,7 @@ struct Tricklers {
 
 impl Tricklers {
     fn start(port: u16, count: usize) -> Self {
-        let mut streams: Vec<TcpStream> = (0..count)
-            .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
-            .collect();
+        let mut streams = connect_many(port, count);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -175,9 +173,24 @@ impl Drop for Tricklers {
 
 /// Connections that connect and send nothing.
 fn silent(port: u16, count: usize) -> Vec<TcpStream> {
-    (0..count)
-        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
-        .collect()
+    connect_many(port, count)
+}
+
+/// Up to `count` connections to `port`: fewer when the server stops taking them
+/// in (a server out of file descriptors leaves its backlog full, and the kernel
+/// then ignores new ones), which is itself the crowd's doing.
+fn connect_many(port: u16, count: usize) -> Vec<TcpStream> {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let streams: Vec<TcpStream> = (0..count)
+        .map_while(|_| TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok())
+        .collect();
+    if streams.len() < count {
+        eprintln!(
+            "port {port} took {} of {count} connections, then no more",
+            streams.len()
+        );
+    }
+    streams
 }
 
 /// 2N silent and N trickling connections on each port, with N the server's
