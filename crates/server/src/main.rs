@@ -93,8 +93,8 @@ struct Args {
 
     /// Connections each listener keeps open at once. When one more arrives, the
     /// longest-idle connection is closed to make room; only when all are answering
-    /// requests is the new one turned away (503). Defaults to half of the open-file
-    /// limit, less 128, at most 4096 (448 under the common limit of 1,024; the soft
+    /// requests is the new one turned away (503). Defaults to half of what the open-file
+    /// limit leaves after 128, at most 4096 (448 under the common limit of 1,024; the soft
     /// limit is first raised to the hard one).
     #[arg(long, env = "TIMESHEETS_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(1..))]
