@@ -3,6 +3,10 @@
 //!
 //! Both listeners are bound before anything else happens, so the development
 //! provider's issuer URL is known (even with port 0) before the API is told to trust it.
+//! Each listener is served by [`listener::serve`], which bounds what idle and slow
+//! connections can hold.
+
+mod listener;
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
@@ -86,6 +90,41 @@ struct Args {
     /// Absolute lifetime of a refresh-token family, in seconds.
     #[arg(long, default_value_t = 30 * 24 * 3600, env = "TIMESHEETS_REFRESH_LIFETIME")]
     refresh_lifetime: u64,
+
+    /// Connections each listener keeps open at once. When one more arrives, the
+    /// longest-idle connection is closed to make room; only when all are answering
+    /// requests is the new one turned away (503). Defaults to half of what the open-file
+    /// limit leaves after 128, at most 4096 (448 under the common limit of 1,024; the soft
+    /// limit is first raised to the hard one).
+    #[arg(long, env = "TIMESHEETS_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+
+    /// Seconds a client may take to send a request's headers, from connecting or
+    /// from the first byte after an idle spell; a slower one is disconnected.
+    #[arg(long, default_value_t = 10, env = "TIMESHEETS_HEADER_READ_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, default_value_t = 60, env = "TIMESHEETS_IDLE_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+}
+
+impl Args {
+    /// What each listener allows its connections, given the open-file limit in force.
+    fn limits(&self, open_files: Option<u64>) -> listener::Limits {
+        let max_connections = match self.max_connections {
+            Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
+            None => listener::default_max_connections(open_files),
+        };
+        listener::Limits {
+            max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+        }
+    }
 }
 
 /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C before
@@ -133,6 +172,21 @@ fn report(error: &anyhow::Error) -> String {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let open_files = listener::raise_open_file_limit();
+    let limits = args.limits(open_files);
+    let open_files_text = open_files.map_or("none".to_owned(), |n| n.to_string());
+    if listener::fits_open_file_limit(limits.max_connections, open_files) {
+        tracing::info!(
+            "at most {} connections per listener (open-file limit {open_files_text})",
+            limits.max_connections
+        );
+    } else {
+        tracing::warn!(
+            "--max-connections {} on each listener does not fit the open-file limit \
+             {open_files_text}: idle connections are closed when files run out",
+            limits.max_connections
+        );
+    }
     let data_dir = match &args.data_dir {
         Some(dir) => dir.clone(),
         None => directories::ProjectDirs::from("com", "example", "timesheets")
@@ -171,9 +225,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let audience = audience.clone().unwrap_or_else(|| DEV_AUDIENCE.to_owned());
             let idp = start_idp(&args, issuer.clone(), &data_dir, &audience).await?;
             println!("Development identity provider: {issuer}");
-            tasks.spawn(serve(
+            tasks.spawn(listener::serve(
+                "identity provider",
                 idp_listener,
                 with_request_log(idp.router()),
+                limits,
                 stopping.clone(),
             ));
             (issuer.to_string(), audience)
@@ -200,7 +256,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "Database: {}",
         timesheets_api::redact_database_url(&database_url)
     );
-    tasks.spawn(serve(api_listener, timesheets_api::router(api), stopping));
+    tasks.spawn(listener::serve(
+        "API",
+        api_listener,
+        timesheets_api::router(api),
+        limits,
+        stopping,
+    ));
 
     tokio::select! {
         finished = tasks.join_next() => {
@@ -341,21 +403,6 @@ fn with_request_log(router: axum::Router) -> axum::Router {
 
 /// The largest request the identity provider reads: its forms are a few hundred bytes.
 const IDP_MAX_BODY: usize = 16 * 1024;
-
-/// Serves `router` until `stopping` turns true, then lets requests in flight finish.
-async fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            // An error means the sender is gone: stop too.
-            let _ = stopping.wait_for(|stop| *stop).await;
-        })
-        .await
-        .context("server stopped")
-}
 
 async fn shutdown_signal() {
     let ctrl_c = async {
