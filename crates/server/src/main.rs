@@ -7,6 +7,7 @@
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -71,8 +72,28 @@ struct Args {
     client_ids: Vec<String>,
 
     /// A TOML file of development users (`[[users]]` with sub, email, name, password, scopes).
+    /// Its users are never printed nor listed on the sign-in page: their passwords
+    /// may be real.
     #[arg(long, env = "TIMESHEETS_USERS")]
     users: Option<PathBuf>,
+
+    /// Sign-in page requests (`GET /authorize`) the development provider accepts
+    /// per minute from one client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_AUTHORIZE_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().authorize_per_minute)]
+    idp_authorize_per_minute: NonZeroU32,
+
+    /// Sign-in form posts the development provider accepts per minute from one
+    /// client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_SIGN_IN_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().sign_in_per_minute)]
+    idp_sign_in_per_minute: NonZeroU32,
+
+    /// Token and revocation requests the development provider accepts per minute
+    /// from one client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_TOKEN_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().token_per_minute)]
+    idp_token_per_minute: NonZeroU32,
 
     /// Lifetime of access tokens from the development provider, in seconds.
     #[arg(long, default_value_t = 300, env = "TIMESHEETS_ACCESS_TOKEN_TTL")]
@@ -301,8 +322,20 @@ async fn start_idp(
     config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
     config.refresh_reuse_interval = Duration::from_secs(args.refresh_reuse_interval);
     config.refresh_absolute_lifetime = Duration::from_secs(args.refresh_lifetime);
-    println!("Development users:");
-    for user in &config.users {
+    config.limits.authorize_per_minute = args.idp_authorize_per_minute;
+    config.limits.sign_in_per_minute = args.idp_sign_in_per_minute;
+    config.limits.token_per_minute = args.idp_token_per_minute;
+    // Only the built-in users, whose password is public, are printed: a users
+    // file may hold real passwords, so not even its emails are shown.
+    match &args.users {
+        Some(path) => println!(
+            "Development users: {} from {} (not shown)",
+            config.users.len(),
+            path.display()
+        ),
+        None => println!("Development users:"),
+    }
+    for user in config.users.iter().filter(|user| user.is_listed()) {
         println!(
             "  {:<24} {:<18} {}",
             user.email,
@@ -348,13 +381,16 @@ async fn serve(
     router: axum::Router,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            // An error means the sender is gone: stop too.
-            let _ = stopping.wait_for(|stop| *stop).await;
-        })
-        .await
-        .context("server stopped")
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        // An error means the sender is gone: stop too.
+        let _ = stopping.wait_for(|stop| *stop).await;
+    })
+    .await
+    .context("server stopped")
 }
 
 async fn shutdown_signal() {
@@ -411,6 +447,17 @@ mod tests {
         assert!(Args::try_parse_from(["timesheets-server", "--issuer", "https://x/"]).is_err());
         assert_eq!(args.scope_claims, timesheets_api::ScopeClaim::ALL.to_vec());
         assert_eq!(args.client_ids, vec!["timesheets-desktop"]);
+        let limits = timesheets_idp::Limits::default();
+        assert_eq!(args.idp_authorize_per_minute, limits.authorize_per_minute);
+        assert_eq!(args.idp_sign_in_per_minute, limits.sign_in_per_minute);
+        assert_eq!(args.idp_token_per_minute, limits.token_per_minute);
+    }
+
+    #[test]
+    fn a_rate_limit_cannot_be_turned_off_with_zero() {
+        let args = Args::try_parse_from(["timesheets-server", "--idp-token-per-minute", "0"]);
+        let message = args.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("--idp-token-per-minute"), "{message}");
     }
 
     #[test]
