@@ -10,8 +10,14 @@
 //! form carries only that id and a CSRF token that must match the `idp_csrf`
 //! cookie (SameSite=Strict, HttpOnly), so another site cannot submit the form on a
 //! user's behalf, and nothing the app sent can be altered on the way.
+//!
+//! Nobody can lock others out or guess at leisure (see [`crate::limits`]): each
+//! client address has a request rate for the page and the form, a waiting
+//! sign-in is forgotten oldest first when its address or the whole table is
+//! full (never refused), a sign-in is spent after a few wrong passwords, and an
+//! account backs off after a few in a row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -24,6 +30,7 @@ use subtle::ConstantTimeEq as _;
 use url::Url;
 
 use crate::code::CodeGrant;
+use crate::limits::{retry_after_secs, ClientAddr, Limits, MAX_REDIRECT_URI_LEN, MAX_STATE_LEN};
 use crate::page::{self, SignInForm};
 use crate::params::Params;
 use crate::pkce;
@@ -34,10 +41,6 @@ use crate::IdentityProvider;
 
 /// How long a user has to fill in the sign-in form.
 const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// At most this many sign-ins wait at once, so that a flood of authorize
-/// requests cannot exhaust memory.
-const PENDING_CAPACITY: usize = 10_000;
 
 /// The CSRF cookie on plain http. On https the `__Host-` prefix binds it to this
 /// exact origin.
@@ -57,39 +60,185 @@ pub(crate) struct AuthRequest {
 }
 
 /// Sign-ins in progress, by the SHA-256 of their form id.
-#[derive(Default)]
+///
+/// Bounded twice, so that memory stays small and a flood costs only its sender:
+/// each client address may have `pending_per_client` waiting, and all together
+/// `pending_total`. A new sign-in always gets a place; the one it displaces is
+/// the oldest of its own address, else the oldest of all.
 pub(crate) struct PendingRequests {
-    entries: Mutex<HashMap<String, (Instant, AuthRequest)>>,
+    per_client: usize,
+    total: usize,
+    failures_allowed: u32,
+    table: Mutex<PendingTable>,
+}
+
+/// The waiting sign-ins and their order.
+#[derive(Default)]
+struct PendingTable {
+    next_seq: u64,
+    entries: HashMap<String, Pending>,
+    /// Every entry's key by the order it arrived in: oldest first, which is also
+    /// the order they expire in.
+    order: BTreeMap<u64, String>,
+    /// Each client address's entries, oldest first.
+    by_client: HashMap<ClientAddr, VecDeque<u64>>,
+}
+
+struct Pending {
+    seq: u64,
+    client: ClientAddr,
+    expires_at: Instant,
+    failures: u32,
+    request: AuthRequest,
+}
+
+/// What a form's request id leads to.
+pub(crate) enum Lookup {
+    /// A sign-in waiting for the right password.
+    Waiting(AuthRequest),
+    /// A sign-in spent by too many wrong passwords.
+    Spent,
+    /// Nothing: expired, displaced, completed, or never issued.
+    Missing,
 }
 
 impl PendingRequests {
-    fn insert(&self, key: String, request: AuthRequest) -> bool {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|_, (expires_at, _)| now < *expires_at);
-        if entries.len() >= PENDING_CAPACITY {
-            return false;
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            per_client: limits.pending_per_client,
+            total: limits.pending_total,
+            failures_allowed: limits.failures_per_sign_in,
+            table: Mutex::default(),
         }
-        entries.insert(key, (now + PENDING_TTL, request));
-        true
     }
 
-    fn get(&self, key: &str) -> Option<AuthRequest> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingTable> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps `request` under `key`, displacing the oldest sign-in of `client` or
+    /// of all when either is full. Returns how many were displaced.
+    fn insert(&self, key: String, client: ClientAddr, request: AuthRequest) -> usize {
         let now = Instant::now();
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(key)
-            .filter(|(expires_at, _)| now < *expires_at)
-            .map(|(_, request)| request.clone())
+        let mut table = self.lock();
+        table.remove_expired(now);
+        let mut displaced = 0;
+        while table
+            .by_client
+            .get(&client)
+            .is_some_and(|seqs| seqs.len() >= self.per_client)
+        {
+            let oldest = table
+                .by_client
+                .get(&client)
+                .and_then(|seqs| seqs.front().copied());
+            match oldest.and_then(|seq| table.order.get(&seq).cloned()) {
+                Some(key) => {
+                    table.remove(&key);
+                    displaced += 1;
+                }
+                None => break,
+            }
+        }
+        while table.entries.len() >= self.total {
+            match table.order.first_key_value().map(|(_, key)| key.clone()) {
+                Some(key) => {
+                    table.remove(&key);
+                    displaced += 1;
+                }
+                None => break,
+            }
+        }
+        table.remove(&key);
+        let seq = table.next_seq;
+        table.next_seq += 1;
+        table.order.insert(seq, key.clone());
+        table.by_client.entry(client).or_default().push_back(seq);
+        table.entries.insert(
+            key,
+            Pending {
+                seq,
+                client,
+                expires_at: now + PENDING_TTL,
+                failures: 0,
+                request,
+            },
+        );
+        displaced
     }
 
+    fn lookup(&self, key: &str) -> Lookup {
+        let now = Instant::now();
+        let table = self.lock();
+        match table.entries.get(key) {
+            Some(pending) if now >= pending.expires_at => Lookup::Missing,
+            Some(pending) if pending.failures >= self.failures_allowed => Lookup::Spent,
+            Some(pending) => Lookup::Waiting(pending.request.clone()),
+            None => Lookup::Missing,
+        }
+    }
+
+    /// Counts a wrong password against the sign-in; returns whether that spent it.
+    fn fail(&self, key: &str) -> bool {
+        let mut table = self.lock();
+        match table.entries.get_mut(key) {
+            Some(pending) => {
+                pending.failures = pending.failures.saturating_add(1);
+                pending.failures >= self.failures_allowed
+            }
+            None => true,
+        }
+    }
+
+    /// Removes and returns a sign-in that is still waiting (single use).
     fn take(&self, key: &str) -> Option<AuthRequest> {
         let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .remove(key)
-            .filter(|(expires_at, _)| now < *expires_at)
-            .map(|(_, request)| request)
+        let mut table = self.lock();
+        let usable = table
+            .entries
+            .get(key)
+            .is_some_and(|p| now < p.expires_at && p.failures < self.failures_allowed);
+        if !usable {
+            return None;
+        }
+        table.remove(key).map(|pending| pending.request)
+    }
+
+    /// How many sign-ins are kept, spent ones included.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+}
+
+impl PendingTable {
+    fn remove(&mut self, key: &str) -> Option<Pending> {
+        let pending = self.entries.remove(key)?;
+        self.order.remove(&pending.seq);
+        if let Some(seqs) = self.by_client.get_mut(&pending.client) {
+            seqs.retain(|seq| *seq != pending.seq);
+            if seqs.is_empty() {
+                self.by_client.remove(&pending.client);
+            }
+        }
+        Some(pending)
+    }
+
+    /// Drops the expired sign-ins, oldest first, stopping at the first live one.
+    fn remove_expired(&mut self, now: Instant) {
+        while let Some(key) = self.order.first_key_value().map(|(_, key)| key.clone()) {
+            let expired = self
+                .entries
+                .get(&key)
+                .is_none_or(|pending| now >= pending.expires_at);
+            if !expired {
+                break;
+            }
+            if self.remove(&key).is_none() {
+                // An order entry without its sign-in: cannot happen, but never spin.
+                self.order.pop_first();
+            }
+        }
     }
 }
 
@@ -109,9 +258,18 @@ enum Refusal {
 /// `GET /authorize`: check the request, then show the sign-in form.
 pub(crate) async fn show(
     State(idp): State<IdentityProvider>,
+    client: ClientAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    if let Err(wait) = idp.inner.rates.authorize.check(client) {
+        tracing::info!(%client, "authorize request refused: too many from this address");
+        return too_many_requests(
+            "Too many sign-in requests",
+            "Too many sign-in requests came from your address.",
+            wait,
+        );
+    }
     let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
     let request = match check(&idp, &params) {
         Ok(request) => request,
@@ -119,20 +277,12 @@ pub(crate) async fn show(
     };
 
     let request_id = random_token();
-    if !idp
+    let displaced = idp
         .inner
         .pending
-        .insert(digest(&request_id), request.clone())
-    {
-        tracing::warn!("too many sign-ins in progress; refusing a new one");
-        return page::html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            page::error(
-                "Too many sign-ins",
-                "Too many sign-ins are in progress right now. Try again in a few minutes.",
-            ),
-            None,
-        );
+        .insert(digest(&request_id), client, request.clone());
+    if displaced > 0 {
+        tracing::debug!(%client, displaced, "waiting sign-ins full; forgot the oldest");
     }
 
     // Keep an existing well-formed CSRF cookie, so several open tabs all work.
@@ -165,9 +315,18 @@ pub(crate) async fn show(
 /// `POST /authorize`: the sign-in form was submitted.
 pub(crate) async fn submit(
     State(idp): State<IdentityProvider>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(wait) = idp.inner.rates.sign_in.check(client) {
+        tracing::info!(%client, "sign-in form refused: too many posts from this address");
+        return too_many_requests(
+            "Too many sign-in attempts",
+            "Too many sign-in attempts came from your address.",
+            wait,
+        );
+    }
     let mut params = Params::parse(&body);
     let password = Secret::new(params.take("password").unwrap_or_default());
     let form_csrf = params.get("csrf").unwrap_or_default();
@@ -195,23 +354,63 @@ pub(crate) async fn submit(
     }
     let request_id = params.get("request_id").unwrap_or_default();
     let key = digest(request_id);
-    let Some(request) = idp.inner.pending.get(&key) else {
-        return expired_page();
+    let request = match idp.inner.pending.lookup(&key) {
+        Lookup::Waiting(request) => request,
+        Lookup::Spent => return stopped_page(StatusCode::FORBIDDEN),
+        Lookup::Missing => return expired_page(),
     };
 
     let email = params.get("email").unwrap_or_default().trim();
+    let now = Instant::now();
+    if let Err(wait) = idp.inner.accounts.check(email, now) {
+        // No password is checked while the account backs off, so trying tells
+        // nothing; nor does it count against this sign-in.
+        tracing::info!(client = %request.client_id, "sign-in refused: the account is backing off");
+        let message = format!(
+            "Too many wrong passwords were tried for this account. Wait {} seconds, then try again.",
+            retry_after_secs(wait)
+        );
+        let response = sign_in_form(
+            &idp,
+            &request,
+            request_id,
+            form_csrf,
+            email,
+            Some(&message),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        return with_retry_after(response, wait);
+    }
     let Some(user) = authenticate(&idp.config().users, email, &password) else {
-        tracing::info!(client = %request.client_id, "sign-in failed: wrong email or password");
+        let backoff = idp.inner.accounts.failed(email, now);
+        let spent = idp.inner.pending.fail(&key);
+        tracing::info!(
+            client = %request.client_id,
+            spent,
+            account_backoff_s = backoff.map(|wait| wait.as_secs()),
+            "sign-in failed: wrong email or password"
+        );
+        if spent {
+            return stopped_page(StatusCode::UNAUTHORIZED);
+        }
+        let message = match backoff {
+            Some(wait) => format!(
+                "Email or password is incorrect. After so many wrong passwords, this account can try again in {} seconds.",
+                retry_after_secs(wait)
+            ),
+            None => "Email or password is incorrect.".to_owned(),
+        };
         return sign_in_form(
             &idp,
             &request,
             request_id,
             form_csrf,
             email,
-            Some("Email or password is incorrect."),
+            Some(&message),
             StatusCode::UNAUTHORIZED,
         );
     };
+    idp.inner.accounts.succeeded(email);
 
     // Single use: a double submit finds nothing the second time.
     let Some(request) = idp.inner.pending.take(&key) else {
@@ -292,13 +491,21 @@ fn check(idp: &IdentityProvider, params: &Params) -> Result<AuthRequest, Refusal
             "The request has no redirect_uri, so there is nowhere to send you back to.".to_owned(),
         )
     })?;
+    if redirect_uri.len() > MAX_REDIRECT_URI_LEN {
+        return Err(Refusal::Page(format!(
+            "The request's redirect_uri is {} bytes long; at most {MAX_REDIRECT_URI_LEN} are accepted.",
+            redirect_uri.len()
+        )));
+    }
     if !client.accepts_redirect(redirect_uri) {
         return Err(Refusal::Page(format!(
             "The app asked to send you back to {redirect_uri:?}, which is not registered for {client_id:?}. For your safety you are not being sent there."
         )));
     }
 
-    let state = if params.is_repeated("state") {
+    // An oversized state is not echoed back: the error names it instead.
+    let state_len = params.get("state").map_or(0, str::len);
+    let state = if params.is_repeated("state") || state_len > MAX_STATE_LEN {
         None
     } else {
         params.get("state").map(str::to_owned)
@@ -309,6 +516,19 @@ fn check(idp: &IdentityProvider, params: &Params) -> Result<AuthRequest, Refusal
         error,
         description,
     };
+    if state_len > MAX_STATE_LEN {
+        return Err(refuse(
+            "invalid_request",
+            format!("state is {state_len} bytes long; at most {MAX_STATE_LEN} are accepted"),
+        ));
+    }
+    let nonce_len = params.get("nonce").map_or(0, str::len);
+    if nonce_len > MAX_STATE_LEN {
+        return Err(refuse(
+            "invalid_request",
+            format!("nonce is {nonce_len} bytes long; at most {MAX_STATE_LEN} are accepted"),
+        ));
+    }
 
     if let Some(name) = params.repeated() {
         return Err(refuse(
@@ -527,6 +747,44 @@ fn sign_in_form(
     page::html(status, body, form_target(&request.redirect_uri).as_deref())
 }
 
+/// A 429 page with `Retry-After`, for an address that asks too often.
+fn too_many_requests(title: &str, message: &str, wait: Duration) -> Response {
+    let message = format!(
+        "{message} Wait {} seconds, then try again.",
+        retry_after_secs(wait)
+    );
+    with_retry_after(
+        page::html(
+            StatusCode::TOO_MANY_REQUESTS,
+            page::error(title, &message),
+            None,
+        ),
+        wait,
+    )
+}
+
+/// Adds `Retry-After` in whole seconds (RFC 9110 §10.2.3).
+fn with_retry_after(mut response: Response, wait: Duration) -> Response {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs(wait)),
+    );
+    response
+}
+
+/// The answer to a sign-in spent by too many wrong passwords: it cannot go on,
+/// whatever is typed now, so say so and send the person back to the app.
+fn stopped_page(status: StatusCode) -> Response {
+    page::html(
+        status,
+        page::error(
+            "Sign-in stopped",
+            "Too many wrong passwords were tried on this sign-in, so it has been stopped to protect the account.",
+        ),
+        None,
+    )
+}
+
 fn expired_page() -> Response {
     page::html(
         StatusCode::BAD_REQUEST,
@@ -603,6 +861,71 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request() -> AuthRequest {
+        AuthRequest {
+            client_id: "c".to_owned(),
+            redirect_uri: "r".to_owned(),
+            state: None,
+            nonce: None,
+            scope: Scopes::default(),
+            audience: "a".to_owned(),
+            code_challenge: "x".to_owned(),
+        }
+    }
+
+    fn client(last: u8) -> ClientAddr {
+        ClientAddr::from_ip(std::net::IpAddr::from([127, 0, 0, last]))
+    }
+
+    #[test]
+    fn a_full_address_displaces_its_own_oldest_only() {
+        let limits = Limits {
+            pending_per_client: 2,
+            pending_total: 4,
+            ..Limits::default()
+        };
+        let pending = PendingRequests::new(&limits);
+        assert_eq!(pending.insert("other".into(), client(2), request()), 0);
+        for key in ["a", "b"] {
+            assert_eq!(pending.insert(key.into(), client(1), request()), 0);
+        }
+        assert_eq!(pending.insert("c".into(), client(1), request()), 1);
+        assert!(matches!(pending.lookup("a"), Lookup::Missing));
+        assert!(matches!(pending.lookup("b"), Lookup::Waiting(_)));
+        assert!(matches!(pending.lookup("other"), Lookup::Waiting(_)));
+        assert_eq!(pending.len(), 3);
+
+        // Full in total: the oldest of all goes.
+        assert_eq!(pending.insert("d".into(), client(3), request()), 0);
+        assert_eq!(pending.insert("e".into(), client(4), request()), 1);
+        assert!(matches!(pending.lookup("other"), Lookup::Missing));
+        assert_eq!(pending.len(), 4);
+
+        // Taking one frees its place without disturbing the order.
+        assert!(pending.take("b").is_some());
+        assert!(pending.take("b").is_none());
+        assert_eq!(pending.insert("f".into(), client(1), request()), 0);
+        assert!(matches!(pending.lookup("c"), Lookup::Waiting(_)));
+    }
+
+    #[test]
+    fn a_sign_in_is_spent_by_its_last_allowed_failure() {
+        let limits = Limits {
+            failures_per_sign_in: 2,
+            ..Limits::default()
+        };
+        let pending = PendingRequests::new(&limits);
+        pending.insert("a".into(), client(1), request());
+        assert!(!pending.fail("a"));
+        assert!(matches!(pending.lookup("a"), Lookup::Waiting(_)));
+        assert!(pending.fail("a"));
+        assert!(matches!(pending.lookup("a"), Lookup::Spent));
+        assert!(
+            pending.take("a").is_none(),
+            "a spent sign-in cannot complete"
+        );
+    }
 
     #[test]
     fn form_targets() {

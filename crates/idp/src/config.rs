@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::limits::Limits;
 use crate::users::{self, User};
 
 /// The identity provider's configuration.
@@ -43,13 +44,16 @@ pub struct Config {
     /// How long a refresh-token family lives from its first issue, however often it
     /// is rotated; after that the user must sign in again.
     pub refresh_absolute_lifetime: Duration,
+    /// Request rates per client address, bounds on waiting sign-ins, and how many
+    /// wrong passwords a sign-in and an account may take.
+    pub limits: Limits,
 }
 
 impl Config {
     /// A configuration with the development users ([`default_users`](crate::default_users)),
     /// the desktop client ([`default_clients`]), audience `timesheets-api`, access
-    /// tokens for 5 minutes, codes for 60 seconds, no refresh reuse interval, and
-    /// refresh-token families for 30 days.
+    /// tokens for 5 minutes, codes for 60 seconds, no refresh reuse interval,
+    /// refresh-token families for 30 days, and the default [`Limits`].
     pub fn new(issuer: Url, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             issuer,
@@ -61,6 +65,7 @@ impl Config {
             code_ttl: Duration::from_secs(60),
             refresh_reuse_interval: Duration::ZERO,
             refresh_absolute_lifetime: Duration::from_secs(30 * 24 * 60 * 60),
+            limits: Limits::default(),
         }
     }
 
@@ -119,6 +124,7 @@ impl Config {
         if self.default_audience.trim().is_empty() {
             return Err("default_audience is empty".to_owned());
         }
+        self.limits.validate()?;
         for (name, value) in [
             ("access_token_ttl", self.access_token_ttl),
             ("code_ttl", self.code_ttl),

@@ -37,6 +37,27 @@
 //! | `userinfo` | the signed-in user's claims |
 //! | `healthz` | liveness |
 //!
+//! # Serving it on a shared machine
+//!
+//! [`Limits`] (in [`Config::limits`]) bound what one client address can do: the
+//! request rates of `/authorize`, the sign-in form and the token endpoint (429
+//! with `Retry-After` beyond them), how many sign-ins may wait, and how many wrong
+//! passwords a sign-in and an account may take. The address is the TCP peer's, so
+//! serve the router with connect info:
+//!
+//! ```no_run
+//! # async fn run(idp: timesheets_idp::IdentityProvider) -> std::io::Result<()> {
+//! use std::net::SocketAddr;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
+//! let app = idp.router().into_make_service_with_connect_info::<SocketAddr>();
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! Served without it, every request counts as the same client: the limits still
+//! hold, but one busy client slows down all.
+//!
 //! The module [`pkce`] exposes the S256 challenge function, and [`scope`] the
 //! scopes this provider knows.
 
@@ -50,6 +71,7 @@ mod config;
 mod discovery;
 mod error;
 mod keys;
+mod limits;
 mod oauth_error;
 mod page;
 mod params;
@@ -71,6 +93,7 @@ use axum::Router;
 
 pub use config::{default_clients, Client, Config, DESKTOP_CLIENT_ID, LOOPBACK_CLIENT_ID};
 pub use error::Error;
+pub use limits::Limits;
 pub use users::{default_users, load_users, User};
 
 use crate::code::Codes;
@@ -92,6 +115,8 @@ struct Inner {
     refresh: RefreshStore,
     codes: Codes,
     pending: authorize::PendingRequests,
+    rates: limits::RateLimits,
+    accounts: limits::Accounts,
 }
 
 impl fmt::Debug for IdentityProvider {
@@ -123,11 +148,13 @@ impl IdentityProvider {
         tracing::info!(issuer = %config.issuer, kid = key.kid(), "identity provider ready");
         Ok(Self {
             inner: Arc::new(Inner {
-                config,
                 key,
                 refresh,
                 codes: Codes::default(),
-                pending: authorize::PendingRequests::default(),
+                pending: authorize::PendingRequests::new(&config.limits),
+                rates: limits::RateLimits::new(&config.limits),
+                accounts: limits::Accounts::new(&config.limits),
+                config,
             }),
         })
     }

@@ -14,6 +14,7 @@ pub(crate) struct OAuthError {
     code: &'static str,
     description: String,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -23,6 +24,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -61,6 +63,21 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
+    /// 429 `slow_down` with `Retry-After`: this client address sent more token
+    /// requests than its rate allows. RFC 6749 defines no code for it; `slow_down`
+    /// is the one OAuth uses for "poll less often" (RFC 8628 §3.5), and the
+    /// status and header say the rest to any HTTP client.
+    pub(crate) fn too_many_requests(wait: std::time::Duration) -> Self {
+        let secs = crate::limits::retry_after_secs(wait);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            format!("too many requests from this address; try again in {secs} seconds"),
+        );
+        error.retry_after = Some(secs);
+        error
+    }
+
     /// `server_error` (500): our fault, logged; the client learns nothing more.
     pub(crate) fn server(error: &crate::Error) -> Self {
         tracing::error!(%error, "token endpoint failed");
@@ -93,6 +110,9 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Basic realm="timesheets-idp""#),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         let body = json!({ "error": self.code, "error_description": self.description });
         (self.status, headers, Json(body)).into_response()

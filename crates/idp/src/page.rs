@@ -25,7 +25,7 @@ pub(crate) struct SignInForm<'a> {
     pub(crate) email: &'a str,
     /// A message to show above the form.
     pub(crate) error: Option<&'a str>,
-    /// The users to list as a hint.
+    /// The users to list as a hint: only those [`User::is_listed`] are shown.
     pub(crate) users: &'a [User],
 }
 
@@ -50,13 +50,14 @@ pub(crate) fn sign_in(form: &SignInForm<'_>) -> String {
             )
         })
         .unwrap_or_default();
-    let described_by = if form.error.is_some() {
-        "error users-hint"
-    } else {
-        "users-hint"
+    let listed: Vec<&User> = form.users.iter().filter(|user| user.is_listed()).collect();
+    let described_by = match (form.error.is_some(), listed.is_empty()) {
+        (true, false) => r#" aria-describedby="error users-hint""#,
+        (true, true) => r#" aria-describedby="error""#,
+        (false, false) => r#" aria-describedby="users-hint""#,
+        (false, true) => "",
     };
-    let users: String = form
-        .users
+    let users: String = listed
         .iter()
         .map(|user| {
             let scopes = if user.scopes.is_empty() {
@@ -72,6 +73,15 @@ pub(crate) fn sign_in(form: &SignInForm<'_>) -> String {
             )
         })
         .collect();
+    let users = if listed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<h2 id="users-title">Development users</h2>
+<ul id="users-hint" aria-labelledby="users-title">{users}</ul>
+"#
+        )
+    };
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -91,14 +101,12 @@ pub(crate) fn sign_in(form: &SignInForm<'_>) -> String {
 <input type="hidden" name="request_id" value="{request_id}">
 <input type="hidden" name="csrf" value="{csrf}">
 <p><label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="{email}" aria-describedby="{described_by}"></p>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="{email}"{described_by}></p>
 <p><label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>
-<h2 id="users-title">Development users</h2>
-<ul id="users-hint" aria-labelledby="users-title">{users}</ul>
-<p class="note">This is the development identity provider: for development and tests only, never for real accounts.</p>
+{users}<p class="note">This is the development identity provider: for development and tests only, never for real accounts.</p>
 </main>
 </body>
 </html>

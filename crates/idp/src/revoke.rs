@@ -5,6 +5,9 @@
 //! checks offline; they cannot be recalled and simply expire, so revoking one is
 //! accepted and does nothing. An unknown token is answered with 200 as RFC 7009
 //! §2.2 requires: the client's goal, that the token be unusable, is met.
+//!
+//! It shares the token endpoint's request rate per client address: both look a
+//! token up in the database.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::client_auth;
+use crate::limits::ClientAddr;
 use crate::oauth_error::{no_store, OAuthError};
 use crate::params::Params;
 use crate::refresh::Revocation;
@@ -22,9 +26,14 @@ use crate::{now_ms, IdentityProvider};
 /// `POST /oauth/revoke`.
 pub(crate) async fn revoke(
     State(idp): State<IdentityProvider>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(wait) = idp.inner.rates.token.check(client) {
+        tracing::info!(%client, "revoke request refused: too many from this address");
+        return OAuthError::too_many_requests(wait).into_response();
+    }
     match handle(&idp, &headers, &body).await {
         Ok(()) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),

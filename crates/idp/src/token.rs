@@ -4,6 +4,9 @@
 //! A code is redeemed once, by the client it was issued to, with the same
 //! redirect URI, and with the PKCE verifier whose SHA-256 is the challenge sent to
 //! `/authorize`. A refresh token is rotated on every use (see [`crate::refresh`]).
+//!
+//! Each client address has a request rate (see [`crate::limits`]); beyond it the
+//! answer is 429 with `Retry-After` and an OAuth-style JSON error.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,6 +19,7 @@ use crate::claims::{self, AccessClaims, IdClaims};
 use crate::client_auth;
 use crate::code::Redemption;
 use crate::config::Client;
+use crate::limits::ClientAddr;
 use crate::oauth_error::{no_store, OAuthError};
 use crate::params::Params;
 use crate::pkce;
@@ -56,9 +60,14 @@ impl std::fmt::Debug for TokenResponse {
 /// `POST /oauth/token`.
 pub(crate) async fn token(
     State(idp): State<IdentityProvider>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(wait) = idp.inner.rates.token.check(client) {
+        tracing::info!(%client, "token request refused: too many from this address");
+        return OAuthError::too_many_requests(wait).into_response();
+    }
     match handle(&idp, &headers, &body).await {
         Ok(response) => (StatusCode::OK, no_store(), Json(response)).into_response(),
         Err(error) => error.into_response(),

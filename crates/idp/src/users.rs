@@ -26,7 +26,9 @@ use crate::Error;
 ///
 /// The password is kept in plain text because these are throw-away development
 /// accounts; it is redacted from `Debug` output all the same, and compared in
-/// constant time.
+/// constant time. Only the built-in users ([`default_users`]), whose password is
+/// public anyway, are ever shown: a file's users may hold real passwords, so
+/// they are neither printed nor listed on the sign-in page ([`User::is_listed`]).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
@@ -42,6 +44,20 @@ pub struct User {
     /// The timesheet scopes this user may be granted (full names such as
     /// `read:timesheets`). Sign-in scopes (`openid`, …) are always allowed.
     pub scopes: Vec<String>,
+    /// Whether this is a built-in user, whose email and password may be shown.
+    /// Never read from a file, so a file's users are never shown.
+    #[serde(skip)]
+    listed: bool,
+}
+
+impl User {
+    /// Whether this user may be shown (printed at start, listed on the sign-in
+    /// page): true only for the built-in development users, whose passwords are
+    /// public. Users from a file ([`load_users`]) are never shown, since their
+    /// passwords may be real.
+    pub fn is_listed(&self) -> bool {
+        self.listed
+    }
 }
 
 impl fmt::Debug for User {
@@ -52,6 +68,7 @@ impl fmt::Debug for User {
             .field("name", &self.name)
             .field("password", &"<redacted>")
             .field("scopes", &self.scopes)
+            .field("listed", &self.listed)
             .finish()
     }
 }
@@ -66,6 +83,7 @@ pub fn default_users() -> Vec<User> {
         name: name.to_owned(),
         password: "password".to_owned(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        listed: true,
     };
     vec![
         user(

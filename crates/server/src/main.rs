@@ -11,6 +11,7 @@ mod listener;
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -75,8 +76,28 @@ struct Args {
     client_ids: Vec<String>,
 
     /// A TOML file of development users (`[[users]]` with sub, email, name, password, scopes).
+    /// Its users are never printed nor listed on the sign-in page: their passwords
+    /// may be real.
     #[arg(long, env = "TIMESHEETS_USERS")]
     users: Option<PathBuf>,
+
+    /// Sign-in page requests (`GET /authorize`) the development provider accepts
+    /// per minute from one client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_AUTHORIZE_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().authorize_per_minute)]
+    idp_authorize_per_minute: NonZeroU32,
+
+    /// Sign-in form posts the development provider accepts per minute from one
+    /// client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_SIGN_IN_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().sign_in_per_minute)]
+    idp_sign_in_per_minute: NonZeroU32,
+
+    /// Token and revocation requests the development provider accepts per minute
+    /// from one client address; also how many may come at once.
+    #[arg(long, env = "TIMESHEETS_IDP_TOKEN_PER_MINUTE",
+          default_value_t = timesheets_idp::Limits::default().token_per_minute)]
+    idp_token_per_minute: NonZeroU32,
 
     /// Lifetime of access tokens from the development provider, in seconds.
     #[arg(long, default_value_t = 300, env = "TIMESHEETS_ACCESS_TOKEN_TTL")]
@@ -363,8 +384,20 @@ async fn start_idp(
     config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
     config.refresh_reuse_interval = Duration::from_secs(args.refresh_reuse_interval);
     config.refresh_absolute_lifetime = Duration::from_secs(args.refresh_lifetime);
-    println!("Development users:");
-    for user in &config.users {
+    config.limits.authorize_per_minute = args.idp_authorize_per_minute;
+    config.limits.sign_in_per_minute = args.idp_sign_in_per_minute;
+    config.limits.token_per_minute = args.idp_token_per_minute;
+    // Only the built-in users, whose password is public, are printed: a users
+    // file may hold real passwords, so not even its emails are shown.
+    match &args.users {
+        Some(path) => println!(
+            "Development users: {} from {} (not shown)",
+            config.users.len(),
+            path.display()
+        ),
+        None => println!("Development users:"),
+    }
+    for user in config.users.iter().filter(|user| user.is_listed()) {
         println!(
             "  {:<24} {:<18} {}",
             user.email,
@@ -397,9 +430,18 @@ fn with_request_log(router: axum::Router) -> axum::Router {
                     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
                     .on_failure(()),
             )
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(IDP_MAX_BODY)),
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(IDP_MAX_BODY))
+            // A request whose body trickles in would otherwise hold its connection
+            // (and one of the listener's slots) for as long as its sender likes.
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                IDP_REQUEST_TIMEOUT,
+            )),
     )
 }
+
+/// How long one request to the identity provider may take, its body included.
+const IDP_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The largest request the identity provider reads: its forms are a few hundred bytes.
 const IDP_MAX_BODY: usize = 16 * 1024;
@@ -458,6 +500,17 @@ mod tests {
         assert!(Args::try_parse_from(["timesheets-server", "--issuer", "https://x/"]).is_err());
         assert_eq!(args.scope_claims, timesheets_api::ScopeClaim::ALL.to_vec());
         assert_eq!(args.client_ids, vec!["timesheets-desktop"]);
+        let limits = timesheets_idp::Limits::default();
+        assert_eq!(args.idp_authorize_per_minute, limits.authorize_per_minute);
+        assert_eq!(args.idp_sign_in_per_minute, limits.sign_in_per_minute);
+        assert_eq!(args.idp_token_per_minute, limits.token_per_minute);
+    }
+
+    #[test]
+    fn a_rate_limit_cannot_be_turned_off_with_zero() {
+        let args = Args::try_parse_from(["timesheets-server", "--idp-token-per-minute", "0"]);
+        let message = args.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("--idp-token-per-minute"), "{message}");
     }
 
     #[test]

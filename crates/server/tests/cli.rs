@@ -290,3 +290,83 @@ fn a_wrong_issuer_is_named_at_start_up() {
     );
     wait_healthy(api, Duration::from_secs(30));
 }
+
+/// The status and body of `GET path`, or `None` when nothing answers.
+fn get_page(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// A valid authorize request for the desktop app: the sign-in page.
+const SIGN_IN_PAGE: &str = "/authorize?response_type=code&client_id=timesheets-desktop\
+    &redirect_uri=com.example.timesheets%3A%2Foauth%2Fcallback&scope=openid&state=s\
+    &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+
+/// Starts the server, reads its sign-in page, stops it; returns the page and
+/// everything it printed on standard output.
+fn sign_in_page_and_banner(mut command: Command, api: u16, idp: u16) -> (String, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("timesheets-server starts");
+    wait_healthy(api, Duration::from_secs(30));
+    wait_healthy(idp, Duration::from_secs(30));
+    let page = get_page(idp, SIGN_IN_PAGE);
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let (status, page) = page.expect("the sign-in page answers");
+    assert_eq!(status, 200, "{page}");
+    (page, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn a_users_file_is_never_printed_nor_listed() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let users = data.path().join("users.toml");
+    std::fs::write(
+        &users,
+        "[[users]]\nsub = \"corp|ada\"\nemail = \"ada.lovelace@example.org\"\nname = \"Ada Lovelace\"\n\
+         password = \"Tr0ub4dor&3-real\"\nscopes = [\"read:timesheets\"]\n",
+    )
+    .expect("write users");
+    let (mut command, api, idp) = server(&data);
+    command.arg("--users").arg(&users);
+    let (page, stdout) = sign_in_page_and_banner(command, api, idp);
+    for secret in ["Tr0ub4dor&3-real", "Tr0ub4dor&amp;3-real"] {
+        assert!(!stdout.contains(secret), "password printed:\n{stdout}");
+        assert!(!page.contains(secret), "password on the page:\n{page}");
+    }
+    assert!(!stdout.contains("ada.lovelace"), "user printed:\n{stdout}");
+    assert!(!page.contains("ada.lovelace"), "user listed:\n{page}");
+    assert!(!page.contains("Ada Lovelace"), "user listed:\n{page}");
+    assert!(!page.contains("employee@example.com"), "{page}");
+    assert!(
+        stdout.contains("Development users: 1 from ") && stdout.contains("(not shown)"),
+        "{stdout}"
+    );
+
+    // Without a file, the built-in users and their public password are shown.
+    let data = tempfile::tempdir().expect("temp dir");
+    let (command, api, idp) = server(&data);
+    let (page, stdout) = sign_in_page_and_banner(command, api, idp);
+    for email in [
+        "employee@example.com",
+        "manager@example.com",
+        "auditor@example.com",
+    ] {
+        assert!(stdout.contains(email), "{stdout}");
+        assert!(page.contains(email), "{page}");
+    }
+    assert!(stdout.contains(r#"password "password""#), "{stdout}");
+    assert!(page.contains("Development users"), "{page}");
+}

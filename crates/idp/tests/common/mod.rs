@@ -60,9 +60,13 @@ pub async fn start_in(dir: TempDir, configure: impl FnOnce(&mut Config)) -> Test
     let mut config = Config::new(Url::parse(&issuer).unwrap(), dir.path());
     configure(&mut config);
     let idp = IdentityProvider::open(config).await.unwrap();
-    let router = idp.router();
+    // With connect info, as `timesheets-server` serves it: the limits count each
+    // client address on its own.
+    let app = idp
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     TestIdp {
         issuer,
@@ -91,6 +95,18 @@ pub fn browser() -> reqwest::Client {
         .cookie_store(true)
         .redirect(Policy::none())
         .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A browser on another loopback address (`127.0.0.X`): Linux's loopback
+/// answers the whole of 127.0.0.0/8, so the provider sees another client.
+pub fn browser_at(last_octet: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(30))
+        .local_address(std::net::IpAddr::from([127, 0, 0, last_octet]))
         .build()
         .unwrap()
 }
