@@ -468,7 +468,7 @@ impl Client {
             Ok(signed_in) => {
                 self.inner
                     .session
-                    .establish(signed_in.grant, signed_in.user)
+                    .establish(signed_in.grant, signed_in.identity)
                     .await;
                 tracing::info!("signed in");
                 self.present_identity_soon();
@@ -787,9 +787,15 @@ mod tests {
             .session()
             .establish(
                 grant("at-5ecret-access", Some("rt-5ecret-refresh")),
-                Some(crate::UserView {
-                    name: "Erin Employee".into(),
-                    email: None,
+                Some(crate::id_token::Identity {
+                    subject: crate::id_token::Subject {
+                        issuer: client.config().issuer.clone(),
+                        sub: "erin".into(),
+                    },
+                    user: crate::UserView {
+                        name: "Erin Employee".into(),
+                        email: None,
+                    },
                 }),
             )
             .await;

@@ -30,6 +30,7 @@
 use crate::config::ClientConfig;
 use crate::discovery::{Provider, ProviderMetadata, TokenTransport, TransportError};
 use crate::error::Error;
+use crate::id_token::Identity;
 use crate::secret::Secret;
 use crate::session::{Grant, UserView};
 use oauth2::basic::BasicErrorResponseType;
@@ -466,26 +467,28 @@ impl PendingSignIn {
                 }
             })?;
         let grant = Grant::from_response(&response);
-        let user = match &grant.id_token {
+        let identity = match &grant.id_token {
             Some(id_token) => {
                 Some(crate::id_token::verify(provider, id_token, Some(&self.nonce)).await?)
             }
             None => None,
         };
-        Ok(SignedIn { grant, user })
+        Ok(SignedIn { grant, identity })
     }
 }
 
 /// A completed sign-in: the tokens and who signed in.
 pub struct SignedIn {
     pub(crate) grant: Grant,
-    pub(crate) user: Option<UserView>,
+    /// Who signed in, from the verified ID token: every later ID token of this
+    /// session must name the same person.
+    pub(crate) identity: Option<Identity>,
 }
 
 impl SignedIn {
     /// Who signed in, when the provider sent an ID token.
     pub fn user(&self) -> Option<&UserView> {
-        self.user.as_ref()
+        self.identity.as_ref().map(|identity| &identity.user)
     }
 
     /// The scopes granted, as the token response listed them (`None`: as requested).
