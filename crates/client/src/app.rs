@@ -1187,6 +1187,10 @@ mod tests {
                 let real = link(&state);
                 for bad in &bads {
                     let refused = made(bad, &real);
+                    if refused == real {
+                        // Replacing a character with itself edits nothing.
+                        continue;
+                    }
                     let error = client.handle_callback(&refused).await.err();
                     proptest::prop_assert_eq!(
                         error.as_ref().map(|e| e.code()),
