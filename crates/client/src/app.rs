@@ -468,7 +468,7 @@ impl Client {
             Ok(signed_in) => {
                 self.inner
                     .session
-                    .establish(signed_in.grant, signed_in.user)
+                    .establish(signed_in.grant, signed_in.identity)
                     .await;
                 tracing::info!("signed in");
                 self.present_identity_soon();
@@ -787,9 +787,15 @@ mod tests {
             .session()
             .establish(
                 grant("at-5ecret-access", Some("rt-5ecret-refresh")),
-                Some(crate::UserView {
-                    name: "Erin Employee".into(),
-                    email: None,
+                Some(crate::id_token::Identity {
+                    subject: crate::id_token::Subject {
+                        issuer: client.config().issuer.clone(),
+                        sub: "erin".into(),
+                    },
+                    user: crate::UserView {
+                        name: "Erin Employee".into(),
+                        email: None,
+                    },
                 }),
             )
             .await;
@@ -1119,6 +1125,98 @@ mod tests {
             // The run that started it still can.
             let error = client.handle_callback(&link(&state)).await.err();
             assert_eq!(error.map(|e| e.code()), Some("offline"));
+        }
+    }
+
+    /// How a refused link is made from the real one.
+    #[derive(Debug, Clone)]
+    enum Bad {
+        /// Any text at all.
+        Text(String),
+        /// The real link with one edit inside its `state`.
+        StateEdit(crate::sign_in::link_properties::Edit),
+    }
+
+    fn bad() -> impl proptest::strategy::Strategy<Value = Bad> {
+        use proptest::prelude::*;
+        prop_oneof![
+            ".*".prop_map(Bad::Text),
+            crate::sign_in::link_properties::edit().prop_map(Bad::StateEdit),
+        ]
+    }
+
+    fn made(bad: &Bad, link: &str) -> String {
+        match bad {
+            Bad::Text(text) => text.clone(),
+            Bad::StateEdit(edit) => {
+                let chars = link.chars().count();
+                let state_at = link.find("state=").map_or(0, |at| at + "state=".len());
+                crate::sign_in::link_properties::apply(link, edit, state_at..chars, false)
+            }
+        }
+    }
+
+    /// Refused links, in this run or after a restart (the sign-in parked in the
+    /// keyring), are answered "not ours", leave the sign-in waiting, and the real
+    /// link still gets through afterwards: it is accepted and its code sent (to
+    /// a provider that is unreachable here, hence "offline"), once.
+    #[test]
+    fn refused_links_leave_the_sign_in_waiting_for_the_real_one() {
+        use proptest::test_runner::{TestCaseError, TestRunner};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut runner = TestRunner::new(crate::sign_in::link_properties::config());
+        let strategy = (proptest::collection::vec(bad(), 1..4), proptest::bool::ANY);
+        let result = runner.run(&strategy, |(bads, cold)| {
+            runtime.block_on(async {
+                let config = unreachable_config();
+                let store = Arc::new(MemoryStore::new());
+                let (client, state) = if cold {
+                    let state = started_then_closed(&config, &store).await;
+                    (client_with(config, store.clone()).0, state)
+                } else {
+                    let (client, browser) = client_with(config.clone(), store.clone());
+                    if client.begin_sign_in(&metadata(&config)).await.is_err() {
+                        return Err(TestCaseError::fail("cannot start"));
+                    }
+                    settle(&client).await;
+                    (client, browser.state())
+                };
+                let real = link(&state);
+                for bad in &bads {
+                    let refused = made(bad, &real);
+                    if refused == real {
+                        // Replacing a character with itself edits nothing.
+                        continue;
+                    }
+                    let error = client.handle_callback(&refused).await.err();
+                    proptest::prop_assert_eq!(
+                        error.as_ref().map(|e| e.code()),
+                        Some("invalid"),
+                        "{:?} was not refused as not ours",
+                        refused
+                    );
+                    if cold {
+                        settle(&client).await;
+                        proptest::prop_assert_eq!(parked_state(&store), Some(state.clone()));
+                    } else {
+                        proptest::prop_assert_eq!(
+                            client.view().state,
+                            SessionState::WaitingForBrowser
+                        );
+                    }
+                }
+                let genuine = client.handle_callback(&real).await.err();
+                proptest::prop_assert_eq!(genuine.map(|e| e.code()), Some("offline"));
+                let replay = client.handle_callback(&real).await.err();
+                proptest::prop_assert_eq!(replay.map(|e| e.code()), Some("invalid"));
+                Ok(())
+            })
+        });
+        if let Err(e) = result {
+            panic!("{e}");
         }
     }
 }

@@ -23,7 +23,7 @@
 use crate::config::ClientConfig;
 use crate::secret::Secret;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Keeps the refresh token between runs.
 ///
@@ -85,29 +85,95 @@ impl From<::keyring::Error> for StoreError {
 }
 
 /// The refresh token in the OS keyring, under service `com.example.timesheets`
-/// (configurable) and user `"{issuer} {client_id}"`, so that switching provider or
-/// client never picks up another's token.
+/// (configurable) and a user name that names the issuer and client, so that
+/// switching provider or client never picks up another's token.
 ///
-/// Its [`sibling`](CredentialStore::sibling) entries use the same service and user
-/// `"{issuer} {client_id} {slot}"`.
+/// The user name is [`entry_name`]: versioned, with each part percent-encoded so
+/// that no issuer, client id or slot can spell another's name. Earlier versions
+/// joined the parts with bare spaces, so a client id containing a space could
+/// address another configuration's entry (`"… app pending-sign-in"` is both the
+/// sign-in in progress of client `app` and the refresh token of client
+/// `app pending-sign-in`). A refresh token found under such an old name is moved
+/// to the new one on first use, so an upgrade signs nobody out, but only when the
+/// old name can have been written by this configuration alone (see
+/// [`legacy_entry_name`]); an ambiguous old name is left alone, never guessed at.
+///
+/// Its [`sibling`](CredentialStore::sibling) entries use the same service and the
+/// same name with the slot as a third part.
 pub struct KeyringStore {
     entry: ::keyring::Entry,
     service: String,
-    user: String,
+    issuer: String,
+    client_id: String,
+    /// The entry an earlier version kept the same token in, while it may still
+    /// exist: `None` for siblings (a sign-in in progress lasts minutes, and its old
+    /// name was always ambiguous), for an ambiguous old name, and once it is gone.
+    legacy: Mutex<Option<::keyring::Entry>>,
+}
+
+/// The version tag that starts every entry name this version writes. It is not a
+/// URL, so no old name (which began with the issuer, a URL) starts with it.
+const ENTRY_NAME_VERSION: &str = "timesheets/2";
+
+/// The keyring user name of the entry for `issuer`, `client_id` and, for a
+/// [`sibling`](CredentialStore::sibling), its `slot`: the version tag and each part
+/// percent-encoded, separated by single spaces.
+///
+/// Every byte that is not printable ASCII, and `%` itself, is encoded, so no part
+/// contains a space and the name splits back into exactly the parts it was made
+/// of: two configurations (or one and another's slot) never share an entry.
+/// Printable ASCII stays as it is, so `secret-tool search` still shows a readable
+/// issuer and client id.
+pub fn entry_name(issuer: &str, client_id: &str, slot: Option<&str>) -> String {
+    let mut name = String::from(ENTRY_NAME_VERSION);
+    for part in [Some(issuer), Some(client_id), slot].into_iter().flatten() {
+        name.push(' ');
+        for byte in part.bytes() {
+            if byte.is_ascii_graphic() && byte != b'%' {
+                name.push(char::from(byte));
+            } else {
+                name.push('%');
+                name.push(HEX[usize::from(byte >> 4)]);
+                name.push(HEX[usize::from(byte & 0x0f)]);
+            }
+        }
+    }
+    name
+}
+
+const HEX: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F',
+];
+
+/// The name an earlier version gave the refresh token of `issuer` and
+/// `client_id`, `"{issuer} {client_id}"`, when only that configuration can have
+/// written it: neither part contains a space, so the name holds exactly one.
+///
+/// Any other old name may as well be another configuration's token (`"a b c"` is
+/// issuer `a` with client `b c`, or issuer `a b` with client `c`), or another's
+/// sign-in in progress (`"{issuer} {client} pending-sign-in"`): `None`, and such an
+/// entry is left where it is; the person signs in once more.
+pub fn legacy_entry_name(issuer: &str, client_id: &str) -> Option<String> {
+    (!issuer.contains(' ') && !client_id.contains(' ')).then(|| format!("{issuer} {client_id}"))
 }
 
 impl KeyringStore {
     /// The entry for this service, issuer and client.
     pub fn new(service: &str, issuer: &str, client_id: &str) -> Result<Self, StoreError> {
-        Self::for_user(service, format!("{issuer} {client_id}"))
-    }
-
-    fn for_user(service: &str, user: String) -> Result<Self, StoreError> {
-        let entry = ::keyring::Entry::new(service, &user)?;
+        let entry = ::keyring::Entry::new(service, &entry_name(issuer, client_id, None))?;
+        let legacy = legacy_entry_name(issuer, client_id).and_then(|old| {
+            ::keyring::Entry::new(service, &old)
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "cannot open the keyring entry of an earlier version")
+                })
+                .ok()
+        });
         Ok(KeyringStore {
             entry,
             service: service.to_owned(),
-            user,
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            legacy: Mutex::new(legacy),
         })
     }
 
@@ -115,33 +181,104 @@ impl KeyringStore {
     pub fn for_config(config: &ClientConfig) -> Result<Self, StoreError> {
         Self::new(&config.keyring_service, &config.issuer, &config.client_id)
     }
+
+    fn legacy(&self) -> Result<MutexGuard<'_, Option<::keyring::Entry>>, StoreError> {
+        self.legacy
+            .lock()
+            .map_err(|_| StoreError::Failed("keyring store poisoned".into()))
+    }
+
+    /// Moves a refresh token an earlier version stored under the old name to the
+    /// new one, and returns it; `None` when there is none.
+    ///
+    /// The old entry is removed only once the new one holds the token. When the
+    /// new one cannot be written, the token is still returned (this run signs in
+    /// with it) and stays under the old name for the next start to try again.
+    fn migrate(&self) -> Result<Option<Secret<String>>, StoreError> {
+        let mut legacy = self.legacy()?;
+        let Some(old) = legacy.as_ref() else {
+            return Ok(None);
+        };
+        let token = match old.get_password() {
+            Ok(token) => Secret::new(token),
+            Err(::keyring::Error::NoEntry) => {
+                *legacy = None;
+                return Ok(None);
+            }
+            Err(e) => {
+                // Not worth failing the whole keyring for: the person signs in again.
+                tracing::warn!(error = %StoreError::from(e), "cannot read the entry of an earlier version");
+                return Ok(None);
+            }
+        };
+        if let Err(e) = self.entry.set_password(token.expose()) {
+            tracing::warn!(error = %StoreError::from(e), "cannot move the refresh token to its new keyring entry");
+            return Ok(Some(token));
+        }
+        match old.delete_credential() {
+            Ok(()) | Err(::keyring::Error::NoEntry) => *legacy = None,
+            Err(e) => {
+                tracing::warn!(error = %StoreError::from(e), "cannot remove the keyring entry of an earlier version")
+            }
+        }
+        tracing::info!("refresh token moved to its new keyring entry");
+        Ok(Some(token))
+    }
+
+    /// Removes the old entry, if any: after a save its token is stale, and after a
+    /// delete it must not come back at the next start.
+    fn delete_legacy(&self) -> Result<(), StoreError> {
+        let mut legacy = self.legacy()?;
+        let Some(old) = legacy.as_ref() else {
+            return Ok(());
+        };
+        match old.delete_credential() {
+            Ok(()) | Err(::keyring::Error::NoEntry) => {
+                *legacy = None;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 impl CredentialStore for KeyringStore {
     fn load(&self) -> Result<Option<Secret<String>>, StoreError> {
         match self.entry.get_password() {
             Ok(token) => Ok(Some(Secret::new(token))),
-            Err(::keyring::Error::NoEntry) => Ok(None),
+            Err(::keyring::Error::NoEntry) => self.migrate(),
             Err(e) => Err(e.into()),
         }
     }
 
     fn save(&self, refresh_token: &Secret<String>) -> Result<(), StoreError> {
-        Ok(self.entry.set_password(refresh_token.expose())?)
+        self.entry.set_password(refresh_token.expose())?;
+        if let Err(e) = self.delete_legacy() {
+            tracing::warn!(error = %e, "cannot remove the keyring entry of an earlier version");
+        }
+        Ok(())
     }
 
     fn delete(&self) -> Result<(), StoreError> {
         match self.entry.delete_credential() {
-            Ok(()) | Err(::keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e.into()),
+            Ok(()) | Err(::keyring::Error::NoEntry) => {}
+            Err(e) => return Err(e.into()),
         }
+        self.delete_legacy()
     }
 
     fn sibling(&self, slot: &str) -> Option<Arc<dyn CredentialStore>> {
-        match Self::for_user(&self.service, format!("{} {slot}", self.user)) {
-            Ok(store) => Some(Arc::new(store)),
+        let name = entry_name(&self.issuer, &self.client_id, Some(slot));
+        match ::keyring::Entry::new(&self.service, &name) {
+            Ok(entry) => Some(Arc::new(KeyringStore {
+                entry,
+                service: self.service.clone(),
+                issuer: self.issuer.clone(),
+                client_id: self.client_id.clone(),
+                legacy: Mutex::new(None),
+            })),
             Err(e) => {
-                tracing::warn!(error = %e, slot, "cannot open a second keyring entry");
+                tracing::warn!(error = %StoreError::from(e), slot, "cannot open a second keyring entry");
                 None
             }
         }
@@ -388,6 +525,49 @@ mod tests {
         ));
         let (loaded, _) = vault.load().await;
         assert!(loaded.is_none());
+    }
+
+    #[test]
+    fn entry_names_keep_issuer_client_and_slot_apart() {
+        let pairs = [
+            // The refresh token of a client id ending in the slot's name, and the
+            // sign-in in progress of the client without it.
+            (
+                entry_name("https://a/", "app pending-sign-in", None),
+                entry_name("https://a/", "app", Some(PENDING_SIGN_IN_SLOT)),
+            ),
+            // The space on either side of the join.
+            (
+                entry_name("https://a/ b", "c", None),
+                entry_name("https://a/", "b c", None),
+            ),
+            // An encoded-looking part is encoded again, so it cannot pass for one.
+            (
+                entry_name("https://a/", "b%20c", None),
+                entry_name("https://a/", "b c", None),
+            ),
+        ];
+        for (one, other) in pairs {
+            assert_ne!(one, other);
+        }
+        assert_eq!(
+            entry_name("https://a/", "app", Some(PENDING_SIGN_IN_SLOT)),
+            "timesheets/2 https://a/ app pending-sign-in"
+        );
+        assert_eq!(
+            entry_name("https://a/", "b c%é", None),
+            "timesheets/2 https://a/ b%20c%25%C3%A9"
+        );
+    }
+
+    #[test]
+    fn only_an_old_name_with_one_space_is_taken_as_ours() {
+        assert_eq!(
+            legacy_entry_name("https://a/", "app").as_deref(),
+            Some("https://a/ app")
+        );
+        assert_eq!(legacy_entry_name("https://a/", "app pending-sign-in"), None);
+        assert_eq!(legacy_entry_name("https://a/ b", "c"), None);
     }
 
     #[test]

@@ -30,6 +30,7 @@
 use crate::config::ClientConfig;
 use crate::discovery::{Provider, TokenResponse, TokenTransport, TransportError};
 use crate::error::Error;
+use crate::id_token::{verify_refreshed, Identity, Refreshed, Subject};
 use crate::keyring::{Kept, Vault};
 use crate::secret::Secret;
 use oauth2::basic::BasicErrorResponseType;
@@ -134,6 +135,10 @@ struct Tokens {
     generation: u64,
     scopes: Scopes,
     user: Option<UserView>,
+    /// Whom the session's ID tokens name: set by the first verified one (at the
+    /// browser sign-in, or the first refresh after a restore); every later one
+    /// must name the same person (OpenID Connect Core §12.2).
+    subject: Option<Subject>,
 }
 
 /// When to renew a token set ahead of its expiry, and which one it was.
@@ -195,6 +200,12 @@ pub(crate) mod messages {
     /// The provider granted no refresh token.
     pub const NO_REFRESH: &str = "The sign-in server did not allow staying signed in \
         (no offline_access), so you will need to sign in again when this session ends.";
+    /// A refreshed ID token named another person than the one signed in.
+    pub const OTHER_PERSON: &str = "The sign-in server answered for a different account \
+        than the one signed in, so you were signed out for your safety. Please sign in again.";
+    /// A refreshed ID token failed its checks.
+    pub const UNVERIFIED: &str = "The sign-in server's answer could not be verified, so you \
+        were signed out for your safety. Please sign in again.";
     /// Sign-out could not reach the provider.
     pub const NOT_REVOKED: &str = "You are signed out on this computer, but the sign-in \
         server could not be reached to cancel the sign-in there.";
@@ -469,6 +480,7 @@ impl Session {
                         // Absent a `scope` in the refresh answer, the grant is as requested.
                         scopes: granted_scopes(None, self.config()),
                         user: None,
+                        subject: None,
                     });
                 } else {
                     drop(st);
@@ -495,7 +507,11 @@ impl Session {
     }
 
     /// Installs the tokens of a completed browser sign-in.
-    pub(crate) async fn establish(&self, grant: Grant, user: Option<crate::UserView>) {
+    pub(crate) async fn establish(&self, grant: Grant, identity: Option<Identity>) {
+        let (user, subject) = match identity {
+            Some(identity) => (Some(identity.user), Some(identity.subject)),
+            None => (None, None),
+        };
         let _gate = self.inner.gate.lock().await;
         let kept = match &grant.refresh {
             Some(refresh) => self.inner.vault.save(refresh).await,
@@ -523,6 +539,7 @@ impl Session {
                 generation: st.generation,
                 scopes,
                 user,
+                subject,
             };
             let renewal = tokens.renewal();
             st.tokens = Some(tokens);
@@ -597,7 +614,7 @@ impl Session {
             .refreshes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.request_refresh(&refresh).await {
-            Ok(grant) => Ok(self.install(grant, refresh).await),
+            Ok(grant) => self.install(grant, refresh).await,
             Err(RefreshFailure::Refused { revoked }) => {
                 let message = if revoked {
                     messages::REVOKED
@@ -629,25 +646,42 @@ impl Session {
         }
     }
 
-    /// Stores the rotated refresh token, then makes the new access token current.
-    async fn install(&self, grant: Grant, old_refresh: Secret<String>) -> Bearer {
+    /// Checks who the refresh answer's ID token names, stores the rotated refresh
+    /// token, then makes the new access token current.
+    ///
+    /// An ID token that fails its checks or names another person than the one
+    /// signed in (OpenID Connect Core §12.2) ends the session instead: nothing of
+    /// the answer is used, the stored refresh token is deleted, and the person is
+    /// asked to sign in again.
+    async fn install(&self, grant: Grant, old_refresh: Secret<String>) -> Result<Bearer, Error> {
+        let original = self.state().tokens.as_ref().and_then(|t| t.subject.clone());
+        let identity = match &grant.id_token {
+            Some(id_token) => {
+                match verify_refreshed(&self.inner.provider, id_token, original.as_ref()).await {
+                    Refreshed::Confirmed(identity) => Some(identity),
+                    Refreshed::Unchecked => None,
+                    Refreshed::Refused { other_person } => {
+                        let message = if other_person {
+                            messages::OTHER_PERSON
+                        } else {
+                            messages::UNVERIFIED
+                        };
+                        self.end(message).await;
+                        return Err(Error::signed_out(message));
+                    }
+                }
+            }
+            None => None,
+        };
         // Rotation: the new refresh token goes to the store before the new access
         // token is used, so the store never holds only a dead token.
         let kept = match &grant.refresh {
             Some(new_refresh) => Some(self.inner.vault.save(new_refresh).await),
             None => None,
         };
-        let user = match &grant.id_token {
-            Some(id_token) => {
-                match crate::id_token::verify(&self.inner.provider, id_token, None).await {
-                    Ok(user) => Some(user),
-                    Err(e) => {
-                        tracing::warn!(code = e.code(), "ignoring the ID token of a refresh");
-                        None
-                    }
-                }
-            }
-            None => None,
+        let (user, subject) = match identity {
+            Some(identity) => (Some(identity.user), Some(identity.subject)),
+            None => (None, None),
         };
         let (bearer, renewal) = {
             let mut st = self.state();
@@ -660,9 +694,9 @@ impl Session {
             if first_of_session && user.is_some() {
                 st.unpresented_id_token = grant.id_token.clone();
             }
-            let (previous_scopes, previous_user) = previous
-                .map(|t| (Some(t.scopes), t.user))
-                .unwrap_or((None, None));
+            let (previous_scopes, previous_user, previous_subject) = previous
+                .map(|t| (Some(t.scopes), t.user, t.subject))
+                .unwrap_or((None, None, None));
             let scopes = match grant.scope.as_deref() {
                 Some(scope) => timesheet_scopes(scope.split(' ')),
                 None => previous_scopes.unwrap_or_else(|| granted_scopes(None, self.config())),
@@ -675,6 +709,7 @@ impl Session {
                 generation,
                 scopes,
                 user: user.or(previous_user),
+                subject: previous_subject.or(subject),
             };
             let renewal = tokens.renewal();
             st.tokens = Some(tokens);
@@ -695,7 +730,7 @@ impl Session {
         };
         self.publish();
         self.schedule_renewal(renewal);
-        bearer
+        Ok(bearer)
     }
 
     /// Renews the token set `renewal` names when it falls due, unless it has been

@@ -30,6 +30,7 @@
 use crate::config::ClientConfig;
 use crate::discovery::{Provider, ProviderMetadata, TokenTransport, TransportError};
 use crate::error::Error;
+use crate::id_token::Identity;
 use crate::secret::Secret;
 use crate::session::{Grant, UserView};
 use oauth2::basic::BasicErrorResponseType;
@@ -331,7 +332,16 @@ impl PendingSignIn {
     }
 
     fn check_at(&self, callback: &str, now: Instant) -> Result<Accepted, Rejection> {
-        let url = Url::parse(callback.trim()).map_err(|_| Rejection::NotOurs("not a URL"))?;
+        let callback = callback.trim();
+        if callback
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+        {
+            // The URL parser would quietly drop tabs and line breaks, so a link
+            // spelled differently from any the provider sends would pass.
+            return Err(Rejection::NotOurs("control or space character"));
+        }
+        let url = Url::parse(callback).map_err(|_| Rejection::NotOurs("not a URL"))?;
         let expected = &self.redirect_uri;
         if url.scheme() != expected.scheme()
             || url.host() != expected.host()
@@ -466,26 +476,28 @@ impl PendingSignIn {
                 }
             })?;
         let grant = Grant::from_response(&response);
-        let user = match &grant.id_token {
+        let identity = match &grant.id_token {
             Some(id_token) => {
                 Some(crate::id_token::verify(provider, id_token, Some(&self.nonce)).await?)
             }
             None => None,
         };
-        Ok(SignedIn { grant, user })
+        Ok(SignedIn { grant, identity })
     }
 }
 
 /// A completed sign-in: the tokens and who signed in.
 pub struct SignedIn {
     pub(crate) grant: Grant,
-    pub(crate) user: Option<UserView>,
+    /// Who signed in, from the verified ID token: every later ID token of this
+    /// session must name the same person.
+    pub(crate) identity: Option<Identity>,
 }
 
 impl SignedIn {
     /// Who signed in, when the provider sent an ID token.
     pub fn user(&self) -> Option<&UserView> {
-        self.user.as_ref()
+        self.identity.as_ref().map(|identity| &identity.user)
     }
 
     /// The scopes granted, as the token response listed them (`None`: as requested).
@@ -947,5 +959,194 @@ mod tests {
             stored_state_is(&Secret::new("garbage".to_owned()), &pending.state),
             None
         );
+    }
+}
+
+/// The sign-in link's checks against arbitrary and mutated links. Any program
+/// can start the app with a link, so the checks must hold for every input, not
+/// only the ones a provider sends. `PROPTEST_CASES` sets the cases per property.
+#[cfg(test)]
+pub(crate) mod link_properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    /// Cases per property: modest by default, so the suite stays fast.
+    pub(crate) fn config() -> Config {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(512);
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// A pending sign-in and its one valid link.
+    fn started() -> (PendingSignIn, String) {
+        let config = ClientConfig::default();
+        let url = |path: &str| {
+            Url::parse(&format!("{}{path}", config.issuer)).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let metadata = ProviderMetadata {
+            issuer: config.issuer.clone(),
+            authorization_endpoint: url("authorize"),
+            token_endpoint: url("oauth/token"),
+            revocation_endpoint: None,
+            jwks_uri: None,
+            authorization_response_iss_parameter_supported: false,
+            code_challenge_methods_supported: None,
+            timesheets_development_provider: false,
+        };
+        let (authorize, pending) = start(&config, &metadata);
+        let state = authorize
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let link = format!("{}?code=abc&state={state}", config.redirect_uri);
+        (pending, link)
+    }
+
+    /// Characters that mean something in a URL, and any others.
+    pub(crate) fn any_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => prop::sample::select(vec![
+                '&', '=', '?', '#', '%', '+', '/', ':', ';', ' ', '\t', '\n', '\r', '\0',
+                '\\', '.', 'A', 'a', '0', '\u{202e}', '\u{feff}', 'é',
+            ]),
+            1 => any::<char>(),
+        ]
+    }
+
+    /// One edit of a string: insert, delete or replace one character.
+    #[derive(Debug, Clone)]
+    pub(crate) enum Edit {
+        Insert(prop::sample::Index, char),
+        Delete(prop::sample::Index),
+        Replace(prop::sample::Index, char),
+    }
+
+    pub(crate) fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (any::<prop::sample::Index>(), any_char()).prop_map(|(i, c)| Edit::Insert(i, c)),
+            any::<prop::sample::Index>().prop_map(Edit::Delete),
+            (any::<prop::sample::Index>(), any_char()).prop_map(|(i, c)| Edit::Replace(i, c)),
+        ]
+    }
+
+    /// `link` with `edit` applied within the characters `range` (by char index);
+    /// an insertion may go after the range's last character only if `after_end`.
+    pub(crate) fn apply(
+        link: &str,
+        edit: &Edit,
+        range: std::ops::Range<usize>,
+        after_end: bool,
+    ) -> String {
+        let mut chars: Vec<char> = link.chars().collect();
+        let width = range.end - range.start;
+        match edit {
+            Edit::Insert(at, c) => {
+                let room = if after_end { width + 1 } else { width };
+                chars.insert(range.start + at.index(room), *c)
+            }
+            Edit::Delete(at) => {
+                chars.remove(range.start + at.index(width));
+            }
+            Edit::Replace(at, c) => chars[range.start + at.index(width)] = *c,
+        }
+        chars.into_iter().collect()
+    }
+
+    /// What the link says, read independently: the address, and each parameter.
+    fn parts(link: &str) -> Option<(String, Vec<(String, String)>)> {
+        let url = Url::parse(link).ok()?;
+        let address = format!("{}:{}", url.scheme(), url.path());
+        let pairs = url.query_pairs().into_owned().collect();
+        Some((address, pairs))
+    }
+
+    fn only<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        let mut found = pairs.iter().filter(|(k, _)| k == name);
+        let first = found.next()?;
+        found.next().is_none().then_some(first.1.as_str())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Arbitrary text never panics the check and is never accepted.
+        #[test]
+        fn arbitrary_text_is_refused(text in ".*") {
+            let (pending, _) = started();
+            prop_assert!(pending.check(&text).is_err());
+            // Nor with the real link's beginning in front of it.
+            let prefixed = format!("com.example.timesheets:/oauth/callback?{text}");
+            prop_assert!(pending.check(&prefixed).is_err());
+        }
+
+        /// One edit inside the `state` value, or inside the address, makes the
+        /// link someone else's: refused as not ours, and the sign-in still takes
+        /// its real link afterwards. (Only the scheme's letter case may change:
+        /// schemes are case-insensitive.)
+        #[test]
+        fn an_edited_state_or_address_is_refused(edit in edit(), in_state in any::<bool>()) {
+            let (pending, link) = started();
+            let state_at = link.find("state=").map_or(0, |at| at + "state=".len());
+            let query_at = link.find('?').unwrap_or(0);
+            let range = if in_state { state_at..link.len() } else { 0..query_at };
+            // Inserting after the last character would leave the value itself
+            // whole (`state=…&`, `…/callback?`): that is not an edit of it.
+            let mutated = apply(&link, &edit, range, false);
+            let colon = link.find(':').unwrap_or(0);
+            let scheme_case_only = !in_state
+                && mutated.len() == link.len()
+                && mutated.is_char_boundary(colon)
+                && mutated[colon..] == link[colon..]
+                && mutated[..colon].eq_ignore_ascii_case(&link[..colon]);
+            let verdict = pending.check(&mutated);
+            if mutated.trim() == link || scheme_case_only {
+                prop_assert!(verdict.is_ok(), "{mutated:?} refused");
+            } else {
+                prop_assert!(
+                    matches!(verdict, Err(Rejection::NotOurs(_))),
+                    "{mutated:?} was not refused as not ours: {:?}", verdict.err()
+                );
+            }
+            prop_assert!(pending.check(&link).is_ok(), "the real link no longer works");
+        }
+
+        /// Up to four edits anywhere: never a panic, and whatever is accepted
+        /// reads, independently, as this sign-in's address with exactly its
+        /// `state` once and one non-empty `code`, which is the code accepted.
+        #[test]
+        fn whatever_is_accepted_is_this_sign_ins_link(edits in prop::collection::vec(edit(), 1..=4)) {
+            let (pending, link) = started();
+            let mut mutated = link.clone();
+            for edit in &edits {
+                let len = mutated.chars().count();
+                if len == 0 {
+                    break;
+                }
+                mutated = apply(&mutated, edit, 0..len, true);
+            }
+            if let Ok(accepted) = pending.check(&mutated) {
+                prop_assert!(
+                    !mutated.trim().chars().any(|c| c.is_control() || c.is_whitespace()),
+                    "{mutated:?} accepted with a control or space character"
+                );
+                let (address, pairs) = parts(mutated.trim())
+                    .ok_or_else(|| TestCaseError::fail(format!("{mutated:?} accepted but not a URL")))?;
+                prop_assert_eq!(address, "com.example.timesheets:/oauth/callback");
+                prop_assert_eq!(only(&pairs, "state"), Some(pending.state().expose().as_str()));
+                let code = only(&pairs, "code");
+                prop_assert!(code.is_some_and(|c| !c.is_empty()));
+                prop_assert_eq!(Some(accepted.code.expose().as_str()), code);
+                prop_assert!(only(&pairs, "error").is_none() && only(&pairs, "iss").is_none());
+            }
+            prop_assert!(pending.check(&link).is_ok(), "the real link no longer works");
+        }
     }
 }

@@ -222,7 +222,7 @@ function PersonView({ person, selected, busy, rowErrors, onSelect, onDecide }: P
   return (
     <section class="person" aria-labelledby={headingId}>
       <h2 id={headingId} class="person-heading">
-        {person.name} <span class="muted">· {hoursPhrase(person.totalQuarters)}</span>
+        <bdi dir="auto">{person.name}</bdi> <span class="muted">· {hoursPhrase(person.totalQuarters)}</span>
       </h2>
       {person.weeks.map((week) => (
         <WeekTable
@@ -262,7 +262,9 @@ function WeekTable({ person, week, selected, busy, rowErrors, onSelect, onDecide
         </button>
       </div>
       <table class="approval-table">
-        <caption class="sr-only">{`Entries of ${groupName} awaiting approval`}</caption>
+        <caption class="sr-only">
+          Entries of <bdi dir="auto">{person.name}</bdi>, {week.label} awaiting approval
+        </caption>
         <colgroup>
           <col class="col-check" />
           <col class="col-day" />
@@ -320,8 +322,10 @@ function WeekTable({ person, week, selected, busy, rowErrors, onSelect, onDecide
                 <td class="nowrap">
                   {day.weekday} {day.date}
                 </td>
-                <td>{entry.project}</td>
-                <td class="notes">{entry.notes || <span class="muted">—</span>}</td>
+                <td>
+                  <bdi dir="auto">{entry.project}</bdi>
+                </td>
+                <td class="notes">{entry.notes ? <bdi dir="auto">{entry.notes}</bdi> : <span class="muted">—</span>}</td>
                 <td class="num">{formatQuarters(toQuarters(entry.hours))}</td>
                 <td class="actions">
                   {working && busy ? (

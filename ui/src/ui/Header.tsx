@@ -85,11 +85,11 @@ export function Header({ backend, session, screen, onScreen, run, unsavedCount, 
       <div class="who">
         <div class="who-line">
           <span class="who-name" data-testid="user-name">
-            {session.user?.name ?? "Signed in"}
+            {session.user ? <bdi dir="auto">{session.user.name}</bdi> : "Signed in"}
           </span>
           {session.user?.email && (
             <span class="who-email" data-testid="user-email">
-              {session.user.email}
+              <bdi dir="auto">{session.user.email}</bdi>
             </span>
           )}
         </div>

@@ -151,7 +151,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
           <ul class="unsaved-list">
             {failed.slice(0, 4).map((e) => (
               <li key={cellKey(e.project, e.date)}>
-                {e.project}, {fullDateLabel(e.date)}: {e.error ? describeError(e.error) : "not confirmed"}
+                <bdi dir="auto">{e.project}</bdi>, {fullDateLabel(e.date)}: {e.error ? describeError(e.error) : "not confirmed"}
               </li>
             ))}
             {failed.length > 4 && <li>…and {failed.length - 4} more</li>}
@@ -328,7 +328,7 @@ function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps
     <tr>
       <th scope="row" class="project">
         <span class="project-name" title={row.project}>
-          {row.project}
+          <bdi dir="auto">{row.project}</bdi>
         </span>
         {row.removable && (
           <button
