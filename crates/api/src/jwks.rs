@@ -170,6 +170,13 @@ impl Jwks {
             .cloned()
     }
 
+    /// Whether `key` is still the key the issuer's key set holds under `kid`:
+    /// false once a refetch dropped or replaced it.
+    pub(crate) fn holds(&self, kid: &str, key: &Arc<VerifyKey>) -> bool {
+        self.cached(kid)
+            .is_some_and(|current| Arc::ptr_eq(&current, key))
+    }
+
     /// The key named `kid`: from the cache, else after a refetch if one is allowed.
     ///
     /// `Ok(None)` means the issuer does not have such a key (as far as we may ask).

@@ -17,7 +17,9 @@
 //! audience in `aud`; `exp` (required), `nbf` and `iat` with leeway; `sub`; and
 //! scopes in the claims the operator counts, each in its expected shape.
 
+use crate::http::verified::Verified;
 use crate::http::ApiContext;
+use crate::jwks::VerifyKey;
 use crate::{scope_claims, Error};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -27,6 +29,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 use timesheets_core::validation::is_spoofing_character;
 use timesheets_core::{Scope, Scopes};
 
@@ -69,6 +72,13 @@ pub(crate) struct Claims {
 }
 
 impl Claims {
+    /// `exp` in whole Unix seconds, when it is a non-negative number.
+    fn exp(&self) -> Option<u64> {
+        let exp = self.other.get("exp")?.as_f64()?;
+        // Truncation is the point: a token valid until x.5 is not valid at x+1.
+        (exp >= 0.0 && exp.is_finite()).then(|| exp as u64)
+    }
+
     /// A text claim fit to show: control and spoofing characters dropped (see
     /// [`is_spoofing_character`]), at most 200 characters, `None` when absent,
     /// not a string, or blank.
@@ -176,13 +186,15 @@ pub(crate) fn checked_header(token: &str) -> Result<jsonwebtoken::Header, Refusa
 
 /// Checks `token`'s signature with the issuer's key its header names, and its
 /// `iss`, audience (one of `audiences`), `exp`, `nbf`, `iat` and `sub`; returns
-/// its claims. Every JWT the API accepts goes through here.
+/// its claims and the key that verified it. Every JWT the API accepts goes
+/// through here (or was, when it comes from
+/// [`VerifiedTokens`](crate::http::verified::VerifiedTokens)).
 pub(crate) async fn verified_claims(
     ctx: &ApiContext,
     token: &str,
     header: &jsonwebtoken::Header,
     audiences: &[String],
-) -> Result<Claims, Error> {
+) -> Result<(Claims, Arc<VerifyKey>), Error> {
     let kid = header
         .kid
         .as_deref()
@@ -235,11 +247,15 @@ pub(crate) async fn verified_claims(
     if claims.sub.is_empty() || claims.sub.len() > 255 || !printable(&claims.sub) {
         return Err(refusal("the token's subject is not usable", "bad sub").into());
     }
-    Ok(claims)
+    Ok((claims, key))
 }
 
 /// Checks `token` against everything listed in the module docs.
 pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Error> {
+    let now = jsonwebtoken::get_current_timestamp();
+    if let Some(caller) = ctx.verified.get(token, now, &ctx.jwks) {
+        return Ok(caller);
+    }
     let header = checked_header(token)?;
     if !typ_allowed(header.typ.as_deref(), ctx.config.accept_jwt_typ) {
         return Err(refuse(
@@ -247,7 +263,7 @@ pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Erro
             format_args!("typ {:?}", header.typ),
         ));
     }
-    let claims = verified_claims(
+    let (claims, key) = verified_claims(
         ctx,
         token,
         &header,
@@ -262,17 +278,33 @@ pub(crate) async fn verify(ctx: &ApiContext, token: &str) -> Result<Caller, Erro
     })?;
     let token_name = claims.text("name");
     let token_email = claims.text("email");
+    let exp = claims.exp();
     let name = token_name
         .clone()
         .or_else(|| token_email.clone())
         .unwrap_or_else(|| claims.sub.clone());
-    Ok(Caller {
+    let caller = Caller {
         sub: claims.sub,
         name,
         token_name,
         token_email,
         scopes,
-    })
+    };
+    // `exp` is required and was checked, so it is there; a fractional one counts
+    // down to its whole second, as the check itself does.
+    if let (Some(exp), Some(kid)) = (exp, header.kid) {
+        let leeway = ctx.config.leeway.as_secs().min(MAX_LEEWAY_SECS);
+        ctx.verified.insert(
+            token,
+            Verified {
+                caller: caller.clone(),
+                valid_until: exp.saturating_add(leeway),
+                kid,
+                key,
+            },
+        );
+    }
+    Ok(caller)
 }
 
 /// The credentials of an `Authorization: Bearer …` header (RFC 6750 §2.1).

@@ -115,7 +115,7 @@ async fn verify_id_token(ctx: &ApiContext, token: &str, sub: &str) -> Result<Cla
     if !typ_ok {
         return Err(refused("the token is not an ID token"));
     }
-    let claims = verified_claims(ctx, token, &header, &ctx.config.client_ids)
+    let (claims, _key) = verified_claims(ctx, token, &header, &ctx.config.client_ids)
         .await
         .map_err(|e| match e {
             Error::InvalidToken(description) => refused(description),

@@ -12,6 +12,7 @@ pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod verified;
 
 use crate::jwks::{IssuerCheck, Jwks};
 use crate::store::Store;
@@ -44,6 +45,7 @@ pub struct ApiContext {
     pub(crate) config: Arc<Config>,
     pub(crate) store: Store,
     pub(crate) jwks: Arc<Jwks>,
+    pub(crate) verified: Arc<verified::VerifiedTokens>,
 }
 
 impl ApiContext {
@@ -75,6 +77,7 @@ impl ApiContext {
             config: Arc::new(config),
             store,
             jwks: Arc::new(jwks),
+            verified: Arc::new(verified::VerifiedTokens::new()),
         })
     }
 }

@@ -451,3 +451,56 @@ async fn unreachable_issuer_is_503_not_401(backend: Backend) {
     let reply = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!((reply.status, reply.text.as_str()), (200, "ok"));
 }
+
+/// A token seen before is not verified again, but only while a full check would
+/// still pass it: past its `exp` it is refused as expired, as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_seen_before_is_refused_once_it_expires() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.leeway = Duration::ZERO).await;
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = with(app.issuer.claims("alice", EMPLOYEE), "exp", json!(now + 2));
+    let token = Issuer::sign(&Issuer::header(Key::K1), &claims, Key::K1);
+    for _ in 0..3 {
+        assert_eq!(app.get(RANGE, &token).await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let reply = app.get(RANGE, &token).await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .contains("the token has expired"),
+        "{}",
+        reply.header("www-authenticate")
+    );
+}
+
+/// A token verified with a key the issuer has since retired is refused as soon
+/// as the API learns of it, not when the token expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_whose_key_left_the_key_set_is_refused_at_once() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| {
+        c.jwks_refresh_interval = Duration::from_secs(1)
+    })
+    .await;
+    let old = app.token("alice", EMPLOYEE);
+    for _ in 0..3 {
+        assert_eq!(app.get(RANGE, &old).await.status, 200);
+    }
+    app.issuer.retire_k1();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A token with the new key makes the API fetch the key set again.
+    let new = Issuer::sign(
+        &Issuer::header(Key::K2),
+        &app.issuer.claims("alice", EMPLOYEE),
+        Key::K2,
+    );
+    assert_eq!(app.get(RANGE, &new).await.status, 200);
+    let reply = app.get(RANGE, &old).await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert!(
+        reply.header("www-authenticate").contains("key is unknown"),
+        "{}",
+        reply.header("www-authenticate")
+    );
+}

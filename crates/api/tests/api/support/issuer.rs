@@ -215,6 +215,11 @@ impl Issuer {
             .push(keys()[1].jwk.clone());
     }
 
+    /// Publishes only `K2`: `K1` is retired, as a provider does after a rotation.
+    pub fn retire_k1(&self) {
+        *self.published.keys.lock().unwrap() = vec![keys()[1].jwk.clone()];
+    }
+
     /// The public key in PEM, for the "HMAC with the public key" attack.
     pub fn public_pem(&self) -> String {
         keys()[0].public_pem.clone()
