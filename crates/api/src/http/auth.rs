@@ -76,7 +76,7 @@ impl Claims {
     fn exp(&self) -> Option<u64> {
         let exp = self.other.get("exp")?.as_f64()?;
         // Truncation is the point: a token valid until x.5 is not valid at x+1.
-        (exp >= 0.0 && exp.is_finite()).then(|| exp as u64)
+        (exp >= 0.0 && exp.is_finite()).then_some(exp as u64)
     }
 
     /// A text claim fit to show: control and spoofing characters dropped (see
