@@ -128,22 +128,14 @@ pub fn entry_name(issuer: &str, client_id: &str, slot: Option<&str>) -> String {
     let mut name = String::from(ENTRY_NAME_VERSION);
     for part in [Some(issuer), Some(client_id), slot].into_iter().flatten() {
         name.push(' ');
-        for byte in part.bytes() {
-            if byte.is_ascii_graphic() && byte != b'%' {
-                name.push(char::from(byte));
-            } else {
-                name.push('%');
-                name.push(HEX[usize::from(byte >> 4)]);
-                name.push(HEX[usize::from(byte & 0x0f)]);
-            }
-        }
+        name.extend(percent_encoding::utf8_percent_encode(part, NOT_PRINTABLE));
     }
     name
 }
 
-const HEX: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F',
-];
+/// What [`entry_name`] encodes besides every non-ASCII byte: controls, the
+/// space that separates the parts, and `%` itself, so the name decodes back.
+const NOT_PRINTABLE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'%');
 
 /// The name an earlier version gave the refresh token of `issuer` and
 /// `client_id`, `"{issuer} {client_id}"`, when only that configuration can have
