@@ -437,16 +437,46 @@ impl Vault {
         }
     }
 
-    /// Removes the token from the keyring and the fallback. A keyring failure is
-    /// returned so sign-out can say the token may still be stored.
+    /// Removes the token from the keyring and the fallback, and the account it
+    /// belongs to. A keyring failure is returned so sign-out can say the token
+    /// may still be stored.
     pub(crate) async fn delete(&self) -> Result<(), StoreError> {
         let _ = self.fallback.delete();
+        if let Some(account) = self.store.sibling(ACCOUNT_SLOT) {
+            let _ = blocking(move || account.delete()).await;
+        }
         let store = self.store.clone();
         blocking(move || store.delete()).await.inspect_err(|e| {
             tracing::warn!(error = %e, "cannot delete the refresh token from the keyring");
         })
     }
+
+    /// Remembers whose refresh token is stored (the issuer and subject of the
+    /// sign-in's ID token), so that after a restart a refreshed ID token is still
+    /// checked against the person who signed in (OpenID Connect Core §12.2).
+    /// Best effort: without it the first refresh after a restart names the person.
+    pub(crate) async fn save_account(&self, issuer: &str, sub: &str) {
+        let Some(account) = self.store.sibling(ACCOUNT_SLOT) else {
+            return;
+        };
+        let value = Secret::new(format!("{issuer}\n{sub}"));
+        if let Err(e) = blocking(move || account.save(&value)).await {
+            tracing::warn!(error = %e, "cannot remember whose sign-in is stored");
+        }
+    }
+
+    /// The issuer and subject [`save_account`](Self::save_account) remembered.
+    pub(crate) async fn load_account(&self) -> Option<(String, String)> {
+        let account = self.store.sibling(ACCOUNT_SLOT)?;
+        let value = blocking(move || account.load()).await.ok().flatten()?;
+        let (issuer, sub) = value.expose().split_once('\n')?;
+        Some((issuer.to_owned(), sub.to_owned()))
+    }
 }
+
+/// The slot (see [`CredentialStore::sibling`]) of the account the stored refresh
+/// token belongs to.
+const ACCOUNT_SLOT: &str = "account";
 
 async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,

@@ -465,6 +465,13 @@ impl Session {
                 return self.view();
             }
             let (token, kept) = self.inner.vault.load().await;
+            // Whose token it is, when this version stored it: a refreshed ID
+            // token must name the same person as before the restart.
+            let subject = match token {
+                Some(_) => self.inner.vault.load_account().await,
+                None => None,
+            }
+            .map(|(issuer, sub)| Subject { issuer, sub });
             {
                 let mut st = self.state();
                 st.remembered = kept.remembered;
@@ -480,7 +487,7 @@ impl Session {
                         // Absent a `scope` in the refresh answer, the grant is as requested.
                         scopes: granted_scopes(None, self.config()),
                         user: None,
-                        subject: None,
+                        subject,
                     });
                 } else {
                     drop(st);
@@ -514,7 +521,16 @@ impl Session {
         };
         let _gate = self.inner.gate.lock().await;
         let kept = match &grant.refresh {
-            Some(refresh) => self.inner.vault.save(refresh).await,
+            Some(refresh) => {
+                let kept = self.inner.vault.save(refresh).await;
+                if let Some(subject) = &subject {
+                    self.inner
+                        .vault
+                        .save_account(&subject.issuer, &subject.sub)
+                        .await;
+                }
+                kept
+            }
             None => {
                 // An older token in the store belongs to an earlier session.
                 let _ = self.inner.vault.delete().await;
@@ -683,6 +699,14 @@ impl Session {
             Some(identity) => (Some(identity.user), Some(identity.subject)),
             None => (None, None),
         };
+        // The first ID token since a restore by an earlier version names the
+        // person from now on, across restarts too.
+        if let (None, Some(subject)) = (&original, &subject) {
+            self.inner
+                .vault
+                .save_account(&subject.issuer, &subject.sub)
+                .await;
+        }
         let (bearer, renewal) = {
             let mut st = self.state();
             st.generation += 1;

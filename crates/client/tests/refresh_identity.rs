@@ -207,3 +207,60 @@ async fn a_refresh_whose_id_token_names_someone_else_ends_the_session() {
     tokio::time::sleep(Duration::from_secs(TTL_SECONDS)).await;
     assert_eq!(provider.refreshes.load(Ordering::SeqCst), 3);
 }
+
+/// After a restart the app still knows whose refresh token it kept: the first
+/// refreshed ID token must name that person too, not whoever it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_a_refresh_naming_someone_else_ends_the_session() {
+    let provider = start_provider().await;
+    let config = ClientConfig {
+        issuer: provider.issuer.clone(),
+        api_base: Url::parse("http://127.0.0.1:9").unwrap_or_else(|e| panic!("{e}")),
+        ..ClientConfig::default()
+    };
+    let store = Arc::new(MemoryStore::new());
+    store
+        .save(&Secret::new("rt-0".to_owned()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The account slot, where the app notes whose refresh token it keeps.
+    let account = store
+        .sibling("account")
+        .unwrap_or_else(|| panic!("the memory store has slots"));
+
+    // A first run notes the person its token names.
+    let client = Client::new(config.clone(), store.clone(), Arc::new(NoBrowser))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let view = client.restore().await;
+    assert_eq!(view.state, SessionState::SignedIn, "{view:?}");
+    let noted = account.load().ok().flatten().map(|s| s.expose().clone());
+    assert_eq!(
+        noted.as_deref(),
+        Some(format!("{}\nperson-1", provider.issuer).as_str())
+    );
+    drop(client);
+
+    // The next run: the provider now answers for someone else.
+    *provider.sub.lock().unwrap_or_else(|e| e.into_inner()) = "person-2".into();
+    let client =
+        Client::new(config, store.clone(), Arc::new(NoBrowser)).unwrap_or_else(|e| panic!("{e}"));
+    let view = client.restore().await;
+    assert_eq!(
+        view.state,
+        SessionState::SignedOut,
+        "the restored session went on as someone else: {view:?}"
+    );
+    assert!(
+        view.message
+            .as_deref()
+            .is_some_and(|m| m.contains("different account")),
+        "{view:?}"
+    );
+    assert!(
+        matches!(store.load(), Ok(None)),
+        "the refresh token is still stored"
+    );
+    assert!(
+        matches!(account.load(), Ok(None)),
+        "the account is still noted"
+    );
+}
