@@ -223,12 +223,16 @@ impl Desktop {
         &self.keyring_service
     }
 
-    /// The refresh token the app stored, read with `secret-tool lookup`.
-    pub fn stored_refresh_token(&self) -> Result<Option<String>> {
-        keyring::lookup(&self.keyring_service)
+    /// The refresh token the app stored for `server`'s issuer, read with
+    /// `secret-tool lookup` under the entry name the app gives it (issuer and
+    /// client id need no escaping here).
+    pub fn stored_refresh_token(&self, server: &Server) -> Result<Option<String>> {
+        let user = format!("timesheets/2 {} timesheets-desktop", server.issuer);
+        keyring::lookup(&self.keyring_service, "username", &user)
     }
 
-    /// How many keyring items the app has under its service (`secret-tool search --all`).
+    /// How many keyring items the app has under its service (`secret-tool search
+    /// --all`): once signed in, the refresh token and the note of whose it is.
     pub fn stored_items(&self) -> Result<usize> {
         keyring::count(&self.keyring_service)
     }

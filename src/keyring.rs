@@ -10,10 +10,11 @@ use anyhow::{bail, Context as _, Result};
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-/// The secret stored under `service`, or `None` when there is none.
-pub fn lookup(service: &str) -> Result<Option<String>> {
+/// The secret stored under `service` whose attribute `name` is `value` (the
+/// app's entries carry their user name as `username`), or `None` when there is none.
+pub fn lookup(service: &str, name: &str, value: &str) -> Result<Option<String>> {
     let output = Command::new("secret-tool")
-        .args(["lookup", "service", service])
+        .args(["lookup", "service", service, name, value])
         .stdin(Stdio::null())
         .output()
         .context("cannot run secret-tool (Debian package libsecret-tools)")?;
@@ -89,7 +90,7 @@ pub fn probe(service: &str) -> Result<()> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    let found = lookup(service)?;
+    let found = lookup(service, "probe", "1")?;
     clear(service)?;
     if found.as_deref() != Some("probe") {
         bail!("the Secret Service did not keep a test item; is the keyring unlocked?");

@@ -90,8 +90,8 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
     app.wait_text("permissions", "View, Add & edit, Delete")
         .await?;
     ensure!(
-        desk.stored_items()? == 1,
-        "the refresh token is not in the keyring after signing in"
+        desk.stored_items()? == 2,
+        "the refresh token (and whose it is) is not in the keyring after signing in"
     );
 
     // This week: a column (with its total) for each day of the current week.
@@ -532,14 +532,17 @@ async fn signing_out_empties_the_keyring_and_revokes_the_refresh_token() -> Resu
     sign_in(&app, EMPLOYEE.name).await?;
 
     let refresh_token = desk
-        .stored_refresh_token()?
+        .stored_refresh_token(&server)?
         .context("no refresh token in the keyring after signing in")?;
-    ensure!(desk.stored_items()? == 1, "expected one keyring item");
+    ensure!(
+        desk.stored_items()? == 2,
+        "expected two keyring items: the refresh token and whose it is"
+    );
 
     app.click("sign-out").await?;
     app.find("sign-in").await?;
     ensure!(
-        desk.stored_items()? == 0 && desk.stored_refresh_token()?.is_none(),
+        desk.stored_items()? == 0 && desk.stored_refresh_token(&server)?.is_none(),
         "the keyring still holds the session after signing out"
     );
 
