@@ -657,19 +657,7 @@ mod tests {
     }
 
     fn metadata(config: &ClientConfig) -> ProviderMetadata {
-        let url = |path: &str| {
-            Url::parse(&format!("{}{path}", config.issuer)).unwrap_or_else(|e| panic!("{e}"))
-        };
-        ProviderMetadata {
-            issuer: config.issuer.clone(),
-            authorization_endpoint: url("authorize"),
-            token_endpoint: url("oauth/token"),
-            revocation_endpoint: None,
-            jwks_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            code_challenge_methods_supported: None,
-            timesheets_development_provider: false,
-        }
+        ProviderMetadata::plain(&config.issuer)
     }
 
     fn client(store: Arc<dyn CredentialStore>) -> (Client, Arc<Recorder>) {

@@ -57,6 +57,27 @@ pub struct ProviderMetadata {
     pub timesheets_development_provider: bool,
 }
 
+#[cfg(test)]
+impl ProviderMetadata {
+    /// The plainest document for `issuer`: its endpoints under it, nothing
+    /// optional. For the unit tests that start sign-ins without a provider.
+    pub(crate) fn plain(issuer: &str) -> Self {
+        let url = |path: &str| {
+            url::Url::parse(&format!("{issuer}{path}")).unwrap_or_else(|e| panic!("{e}"))
+        };
+        ProviderMetadata {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: url("authorize"),
+            token_endpoint: url("oauth/token"),
+            revocation_endpoint: None,
+            jwks_uri: None,
+            authorization_response_iss_parameter_supported: false,
+            code_challenge_methods_supported: None,
+            timesheets_development_provider: false,
+        }
+    }
+}
+
 impl ProviderMetadata {
     /// Checks the document against the configured issuer and for safe endpoints.
     fn check(self, config: &ClientConfig) -> Result<Self, Error> {

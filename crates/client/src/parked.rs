@@ -250,7 +250,6 @@ mod tests {
     use crate::keyring::{MemoryStore, StoreError};
     use crate::secret::Secret;
     use crate::sign_in;
-    use url::Url;
 
     fn config() -> Arc<ClientConfig> {
         Arc::new(ClientConfig::default())
@@ -258,19 +257,7 @@ mod tests {
 
     fn started() -> (PendingSignIn, String) {
         let config = config();
-        let url = |path: &str| {
-            Url::parse(&format!("{}{path}", config.issuer)).unwrap_or_else(|e| panic!("{e}"))
-        };
-        let metadata = ProviderMetadata {
-            issuer: config.issuer.clone(),
-            authorization_endpoint: url("authorize"),
-            token_endpoint: url("oauth/token"),
-            revocation_endpoint: None,
-            jwks_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            code_challenge_methods_supported: None,
-            timesheets_development_provider: false,
-        };
+        let metadata = ProviderMetadata::plain(&config.issuer);
         let (authorize, pending) = sign_in::start(&config, &metadata);
         let state = authorize
             .query_pairs()

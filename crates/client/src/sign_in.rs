@@ -987,19 +987,7 @@ pub(crate) mod link_properties {
     /// A pending sign-in and its one valid link.
     fn started() -> (PendingSignIn, String) {
         let config = ClientConfig::default();
-        let url = |path: &str| {
-            Url::parse(&format!("{}{path}", config.issuer)).unwrap_or_else(|e| panic!("{e}"))
-        };
-        let metadata = ProviderMetadata {
-            issuer: config.issuer.clone(),
-            authorization_endpoint: url("authorize"),
-            token_endpoint: url("oauth/token"),
-            revocation_endpoint: None,
-            jwks_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            code_challenge_methods_supported: None,
-            timesheets_development_provider: false,
-        };
+        let metadata = ProviderMetadata::plain(&config.issuer);
         let (authorize, pending) = start(&config, &metadata);
         let state = authorize
             .query_pairs()
