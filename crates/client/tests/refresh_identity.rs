@@ -136,9 +136,9 @@ async fn after_refresh(provider: &Provider, client: &Client, count: usize) -> Se
     client.view()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_whose_id_token_names_someone_else_ends_the_session() {
-    let provider = start_provider().await;
+/// The app's settings for `provider`, and a store holding the refresh token
+/// `rt-0` an earlier run kept.
+fn signed_in_before(provider: &Provider) -> (ClientConfig, Arc<MemoryStore>) {
     let config = ClientConfig {
         issuer: provider.issuer.clone(),
         api_base: Url::parse("http://127.0.0.1:9").unwrap_or_else(|e| panic!("{e}")),
@@ -148,6 +148,13 @@ async fn a_refresh_whose_id_token_names_someone_else_ends_the_session() {
     store
         .save(&Secret::new("rt-0".to_owned()))
         .unwrap_or_else(|e| panic!("{e}"));
+    (config, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_whose_id_token_names_someone_else_ends_the_session() {
+    let provider = start_provider().await;
+    let (config, store) = signed_in_before(&provider);
     let client =
         Client::new(config, store.clone(), Arc::new(NoBrowser)).unwrap_or_else(|e| panic!("{e}"));
 
@@ -213,15 +220,7 @@ async fn a_refresh_whose_id_token_names_someone_else_ends_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_a_refresh_naming_someone_else_ends_the_session() {
     let provider = start_provider().await;
-    let config = ClientConfig {
-        issuer: provider.issuer.clone(),
-        api_base: Url::parse("http://127.0.0.1:9").unwrap_or_else(|e| panic!("{e}")),
-        ..ClientConfig::default()
-    };
-    let store = Arc::new(MemoryStore::new());
-    store
-        .save(&Secret::new("rt-0".to_owned()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (config, store) = signed_in_before(&provider);
     // The account slot, where the app notes whose refresh token it keeps.
     let account = store
         .sibling("account")
