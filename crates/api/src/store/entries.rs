@@ -270,22 +270,27 @@ impl Store {
         let expired = time_text(now() - IDEMPOTENCY_WINDOW);
         self.sweep_idempotency_keys(&mut w, &expired).await?;
         if let Some(key) = idempotency_key {
-            // An expired key is forgotten, so the same key makes a new entry.
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE owner = $1 AND idem_key = $2 AND created_at < $3",
-            )
-            .bind(owner)
-            .bind(key)
-            .bind(&expired)
-            .execute(w.conn()?)
-            .await?;
             let previous = sqlx::query(
-                "SELECT request_hash, entry_id, response FROM idempotency_keys WHERE owner = $1 AND idem_key = $2",
+                "SELECT request_hash, entry_id, response, created_at FROM idempotency_keys \
+                 WHERE owner = $1 AND idem_key = $2",
             )
             .bind(owner)
             .bind(key)
             .fetch_optional(w.conn()?)
             .await?;
+            // An expired key is forgotten, so the same key makes a new entry: its
+            // row goes now, and only then, to leave room for the new one.
+            let previous = match previous {
+                Some(row) if row.try_get::<String, _>("created_at")? < expired => {
+                    sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND idem_key = $2")
+                        .bind(owner)
+                        .bind(key)
+                        .execute(w.conn()?)
+                        .await?;
+                    None
+                }
+                other => other,
+            };
             if let Some(row) = previous {
                 let previous_hash: String = row.try_get("request_hash")?;
                 if previous_hash != hash {
