@@ -3,38 +3,20 @@
 //! an unreachable external issuer does not stop it from starting, and SIGTERM
 //! stops it cleanly.
 
+mod common;
+
+use common::configure;
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The binary with free ports, a fresh data directory, and none of the
 /// environment variables an outer shell might have set.
 fn server(data: &tempfile::TempDir) -> (Command, u16, u16) {
-    let (api, idp) = (free_port(), free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_timesheets-server"));
-    command
-        .args(["--listen", &format!("127.0.0.1:{api}")])
-        .args(["--idp-listen", &format!("127.0.0.1:{idp}")])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_BACKTRACE", "1")
-        .env("RUST_LOG", "info");
-    for name in [
-        "DATABASE_URL",
-        "TIMESHEETS_ISSUER",
-        "TIMESHEETS_AUDIENCE",
-        "TIMESHEETS_USERS",
-    ] {
-        command.env_remove(name);
-    }
+    let (api, idp) = configure(&mut command, data.path());
+    command.env("RUST_BACKTRACE", "1").env("RUST_LOG", "info");
     (command, api, idp)
 }
 

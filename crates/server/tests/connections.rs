@@ -6,8 +6,11 @@
 //! request is a new one turned away, quickly.
 #![cfg(unix)]
 
+mod common;
+
+use common::configure;
 use std::io::{ErrorKind, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,13 +22,6 @@ const ANSWERED_WITHIN: Duration = Duration::from_secs(2);
 /// The tests here count seconds: run them one at a time so that they do not
 /// slow each other down.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 struct Server {
     child: Child,
@@ -46,7 +42,6 @@ impl Drop for Server {
 /// until both ports answer.
 fn start(open_files: Option<u32>, args: &[&str]) -> Server {
     let data = tempfile::tempdir().expect("temp dir");
-    let (api, idp) = (free_port(), free_port());
     let binary = env!("CARGO_BIN_EXE_timesheets-server");
     let mut command = match open_files {
         // `ulimit -n` sets both limits; `exec` keeps the process id.
@@ -59,26 +54,12 @@ fn start(open_files: Option<u32>, args: &[&str]) -> Server {
         }
         None => Command::new(binary),
     };
+    let (api, idp) = configure(&mut command, data.path());
     command
-        .args(["--listen", &format!("127.0.0.1:{api}")])
-        .args(["--idp-listen", &format!("127.0.0.1:{idp}")])
-        .arg("--data-dir")
-        .arg(data.path())
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    for name in [
-        "DATABASE_URL",
-        "TIMESHEETS_ISSUER",
-        "TIMESHEETS_AUDIENCE",
-        "TIMESHEETS_USERS",
-        "TIMESHEETS_MAX_CONNECTIONS",
-        "TIMESHEETS_HEADER_READ_TIMEOUT",
-        "TIMESHEETS_IDLE_TIMEOUT",
-    ] {
-        command.env_remove(name);
-    }
     let server = Server {
         child: command.spawn().expect("timesheets-server starts"),
         api,

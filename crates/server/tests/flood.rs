@@ -5,7 +5,10 @@
 //! Linux's loopback answers the whole of 127.0.0.0/8, so the flood comes from
 //! 127.0.0.1 and the person from 127.0.0.2, as two machines would.
 
-use std::net::{IpAddr, TcpListener};
+mod common;
+
+use common::configure;
+use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,13 +22,6 @@ const FLOOD: usize = 20_000;
 const CONCURRENCY: usize = 32;
 /// The most the server may use, resident, during and after the flood.
 const MAX_RSS_KB: u64 = 100 * 1024;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 struct Running(Child);
 
@@ -48,22 +44,13 @@ fn rss_kb(pid: u32) -> u64 {
 
 /// Starts the server with `extra` arguments; returns it and the issuer.
 async fn start(data: &tempfile::TempDir, extra: &[&str]) -> (Running, String) {
-    let (api, idp) = (free_port(), free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_timesheets-server"));
+    let (_, idp) = configure(&mut command, data.path());
     command
-        .args(["--listen", &format!("127.0.0.1:{api}")])
-        .args(["--idp-listen", &format!("127.0.0.1:{idp}")])
-        .arg("--data-dir")
-        .arg(data.path())
         .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("TIMESHEETS_") || name == "DATABASE_URL" {
-            command.env_remove(name);
-        }
-    }
     let server = Running(command.spawn().expect("timesheets-server starts"));
     let issuer = format!("http://127.0.0.1:{idp}/");
     let http = reqwest::Client::new();

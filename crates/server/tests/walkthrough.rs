@@ -1,7 +1,9 @@
 //! The README's sign-in walk-through, run word for word against the real
 //! `timesheets-server` binary: if the documentation drifts from the server, this fails.
 
-use std::net::TcpListener;
+mod common;
+
+use common::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,13 +21,6 @@ fn walkthrough_script() -> String {
         .and_then(|rest| rest.split("\n```").next())
         .expect("the walk-through has a sh block");
     block.to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 struct Server(Child);
