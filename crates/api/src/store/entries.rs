@@ -1,22 +1,44 @@
 //! Entries: the queries behind each endpoint, each change with its audit row in the
 //! same transaction.
 
-use super::{touched, Store, WriteTx};
+use super::{Store, WriteTx};
 use crate::Error;
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use std::sync::atomic::Ordering;
 use timesheets_core::validation::{ValidEntry, ValidPatch};
 use timesheets_core::{Decision, Entry, Hours, Status};
 
-/// An entry's columns, its owner's name as the people table has it when it does
-/// (a name verified later wins over the one written with the entry).
-const COLUMNS: &str = "id, owner, COALESCE(people.display_name, owner_name) AS owner_name, \
-                       date, project, notes, quarters, status, \
-                       decided_by, decided_at, created_at, updated_at";
-/// Entries with their owners, for [`COLUMNS`].
-const ENTRIES: &str = "entries LEFT JOIN people ON people.sub = entries.owner";
+/// A query for entries: every column, and the owner's name as the people table
+/// has it when it does (a name verified later wins over the one written with the
+/// entry), followed by `$rest`. A macro so each query is one literal, built at
+/// compile time.
+macro_rules! select_entries {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, owner, COALESCE(people.display_name, owner_name) AS owner_name, \
+             date, project, notes, quarters, status, decided_by, decided_at, \
+             created_at, updated_at \
+             FROM entries LEFT JOIN people ON people.sub = entries.owner ",
+            $rest
+        )
+    };
+}
+
+/// One person's entries between two dates, in the grid's order (which is the
+/// order of the `entries_owner_date` index, so no sort step).
+const OWN_ENTRIES: &str = select_entries!(
+    "WHERE owner = $1 AND date >= $2 AND date <= $3 ORDER BY date, project, created_at, id"
+);
+
+/// Everyone else's pending entries between two dates, by owner (the order of the
+/// `entries_status_owner_date` index).
+const AWAITING: &str = select_entries!(
+    "WHERE status = 'pending' AND owner <> $1 AND date >= $2 AND date <= $3 \
+     ORDER BY owner, date, project, created_at, id"
+);
+
+/// One entry.
+const BY_ID: &str = select_entries!("WHERE id = $1");
 
 /// The stored form of a date, which sorts as text.
 fn date_text(date: NaiveDate) -> String {
@@ -50,29 +72,49 @@ fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
         .map_err(|_| corrupt("timestamp", value))
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<Entry, Error> {
-    let date: String = row.try_get("date")?;
-    let quarters: i64 = row.try_get("quarters")?;
-    let status: String = row.try_get("status")?;
-    let decided_at: Option<String> = row.try_get("decided_at")?;
-    let created_at: String = row.try_get("created_at")?;
-    let updated_at: String = row.try_get("updated_at")?;
-    Ok(Entry {
-        id: row.try_get("id")?,
-        owner: row.try_get("owner")?,
-        owner_name: row.try_get("owner_name")?,
-        date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| corrupt("date", &date))?,
-        project: row.try_get("project")?,
-        notes: row.try_get("notes")?,
-        hours: u16::try_from(quarters)
-            .map(Hours::from_quarters)
-            .map_err(|_| corrupt("hours", &quarters.to_string()))?,
-        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        decided_by: row.try_get("decided_by")?,
-        decided_at: decided_at.as_deref().map(parse_time).transpose()?,
-        created_at: parse_time(&created_at)?,
-        updated_at: parse_time(&updated_at)?,
-    })
+/// An entry as stored, read by [`select_entries`].
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: String,
+    owner: String,
+    owner_name: String,
+    date: String,
+    project: String,
+    notes: String,
+    quarters: i64,
+    status: String,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<EntryRow> for Entry {
+    type Error = Error;
+
+    fn try_from(row: EntryRow) -> Result<Self, Error> {
+        Ok(Entry {
+            date: row.date.parse().map_err(|_| corrupt("date", &row.date))?,
+            hours: u16::try_from(row.quarters)
+                .map(Hours::from_quarters)
+                .map_err(|_| corrupt("hours", &row.quarters.to_string()))?,
+            status: Status::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+            decided_at: row.decided_at.as_deref().map(parse_time).transpose()?,
+            created_at: parse_time(&row.created_at)?,
+            updated_at: parse_time(&row.updated_at)?,
+            id: row.id,
+            owner: row.owner,
+            owner_name: row.owner_name,
+            project: row.project,
+            notes: row.notes,
+            decided_by: row.decided_by,
+        })
+    }
+}
+
+/// Entries as read, checked.
+fn entries(rows: Vec<EntryRow>) -> Result<Vec<Entry>, Error> {
+    rows.into_iter().map(Entry::try_from).collect()
 }
 
 /// Why an entry is on record as it is, for the audit trail.
@@ -126,17 +168,15 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<Entry>, Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {ENTRIES} WHERE owner = $1 AND date >= $2 AND date <= $3 \
-             ORDER BY date, project, created_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(owner)
-            .bind(date_text(from))
-            .bind(date_text(to))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(entry_from_row).collect()
+        let rows = on!(self.db(), |db| {
+            sqlx::query_as(OWN_ENTRIES)
+                .bind(owner)
+                .bind(date_text(from))
+                .bind(date_text(to))
+                .fetch_all(db)
+                .await
+        })?;
+        entries(rows)
     }
 
     /// Everyone else's pending entries, optionally within dates, by owner then date.
@@ -146,18 +186,17 @@ impl Store {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Entry>, Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {ENTRIES} \
-             WHERE status = 'pending' AND owner <> $1 AND date >= $2 AND date <= $3 \
-             ORDER BY owner, date, project, created_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(decider)
-            .bind(from.map_or_else(|| "0000-01-01".to_owned(), date_text))
-            .bind(to.map_or_else(|| "9999-12-31".to_owned(), date_text))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(entry_from_row).collect()
+        let from = from.map_or_else(|| "0000-01-01".to_owned(), date_text);
+        let to = to.map_or_else(|| "9999-12-31".to_owned(), date_text);
+        let rows = on!(self.db(), |db| {
+            sqlx::query_as(AWAITING)
+                .bind(decider)
+                .bind(&from)
+                .bind(&to)
+                .fetch_all(db)
+                .await
+        })?;
+        entries(rows)
     }
 
     /// Refuses when `owner` would book more than a day on `date` with `quarters`
@@ -169,16 +208,19 @@ impl Store {
         add: Hours,
         except: &str,
     ) -> Result<(), Error> {
-        // CAST: PostgreSQL sums BIGINT to NUMERIC, which Any cannot read.
-        let booked: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(quarters), 0) AS BIGINT) FROM entries \
-             WHERE owner = $1 AND date = $2 AND id <> $3",
-        )
-        .bind(owner)
-        .bind(date_text(date))
-        .bind(except)
-        .fetch_one(w.conn()?)
-        .await?;
+        // CAST: PostgreSQL sums BIGINT to NUMERIC.
+        let date_text = date_text(date);
+        let booked: i64 = on!(w.db()?, |db| {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(quarters), 0) AS BIGINT) FROM entries \
+                 WHERE owner = $1 AND date = $2 AND id <> $3",
+            )
+            .bind(owner)
+            .bind(&date_text)
+            .bind(except)
+            .fetch_one(db)
+            .await
+        })?;
         let total = booked.saturating_add(i64::from(add.quarters()));
         if total > i64::from(Hours::DAY.quarters()) {
             let booked_hours = booked as f64 / 4.0;
@@ -200,23 +242,29 @@ impl Store {
         detail: serde_json::Value,
         at: DateTime<Utc>,
     ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, entry_id, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(time_text(at))
-        .bind(actor)
-        .bind(action)
-        .bind(entry_id)
-        .bind(detail.to_string())
-        .execute(w.conn()?)
-        .await?;
+        let (at, detail) = (time_text(at), detail.to_string());
+        on!(w.db()?, |db| {
+            sqlx::query(
+                "INSERT INTO audit (at, actor, action, entry_id, detail) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&at)
+            .bind(actor)
+            .bind(action)
+            .bind(entry_id)
+            .bind(&detail)
+            .execute(db)
+            .await
+            .map(drop)
+        })?;
         Ok(())
     }
 
     async fn find(w: &mut WriteTx, id: &str) -> Result<Option<Entry>, Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {ENTRIES} WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(w.conn()?).await?;
-        row.as_ref().map(entry_from_row).transpose()
+        let row: Option<EntryRow> = on!(w.db()?, |db| {
+            sqlx::query_as(BY_ID).bind(id).fetch_optional(db).await
+        })?;
+        row.map(Entry::try_from).transpose()
     }
 
     /// Finds `id` if `owner` owns it; someone else's entry is "not found", so its
@@ -242,14 +290,14 @@ impl Store {
         {
             return Ok(());
         }
-        let swept = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(expired)
-            .execute(w.conn()?)
-            .await?;
-        tracing::debug!(
-            keys = swept.rows_affected(),
-            "expired idempotency keys swept"
-        );
+        let swept = on!(w.db()?, |db| {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(expired)
+                .execute(db)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        tracing::debug!(keys = swept, "expired idempotency keys swept");
         Ok(())
     }
 
@@ -270,29 +318,35 @@ impl Store {
         let expired = time_text(now() - IDEMPOTENCY_WINDOW);
         self.sweep_idempotency_keys(&mut w, &expired).await?;
         if let Some(key) = idempotency_key {
-            let previous = sqlx::query(
-                "SELECT request_hash, entry_id, response, created_at FROM idempotency_keys \
-                 WHERE owner = $1 AND idem_key = $2",
-            )
-            .bind(owner)
-            .bind(key)
-            .fetch_optional(w.conn()?)
-            .await?;
+            let previous: Option<(String, String, String, String)> = on!(w.db()?, |db| {
+                sqlx::query_as(
+                    "SELECT request_hash, entry_id, response, created_at FROM idempotency_keys \
+                     WHERE owner = $1 AND idem_key = $2",
+                )
+                .bind(owner)
+                .bind(key)
+                .fetch_optional(db)
+                .await
+            })?;
             // An expired key is forgotten, so the same key makes a new entry: its
             // row goes now, and only then, to leave room for the new one.
             let previous = match previous {
-                Some(row) if row.try_get::<String, _>("created_at")? < expired => {
-                    sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND idem_key = $2")
+                Some((_, _, _, created_at)) if created_at < expired => {
+                    on!(w.db()?, |db| {
+                        sqlx::query(
+                            "DELETE FROM idempotency_keys WHERE owner = $1 AND idem_key = $2",
+                        )
                         .bind(owner)
                         .bind(key)
-                        .execute(w.conn()?)
-                        .await?;
+                        .execute(db)
+                        .await
+                        .map(drop)
+                    })?;
                     None
                 }
                 other => other,
             };
-            if let Some(row) = previous {
-                let previous_hash: String = row.try_get("request_hash")?;
+            if let Some((previous_hash, entry_id, response, _)) = previous {
                 if previous_hash != hash {
                     return Err(Error::invalid(
                         "Idempotency-Key",
@@ -301,14 +355,12 @@ impl Store {
                 }
                 // The first answer, as long as its entry exists: a retry must
                 // not be told that an entry since deleted was just made.
-                let entry_id: String = row.try_get("entry_id")?;
                 if Self::find(&mut w, &entry_id).await?.is_none() {
                     return Err(Error::Conflict(
                         "the entry made with this Idempotency-Key has since been deleted; \
                          send a new key to create it again",
                     ));
                 }
-                let response: String = row.try_get("response")?;
                 let entry = serde_json::from_str(&response)
                     .map_err(|_| corrupt("idempotent response", &response))?;
                 return Ok(Created::Replayed(entry));
@@ -330,23 +382,26 @@ impl Store {
             created_at: at,
             updated_at: at,
         };
-        sqlx::query(
-            "INSERT INTO entries (id, owner, owner_name, date, project, notes, quarters, status, \
-             decided_by, decided_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $10)",
-        )
-        .bind(&created.id)
-        .bind(&created.owner)
-        .bind(&created.owner_name)
-        .bind(date_text(created.date))
-        .bind(&created.project)
-        .bind(&created.notes)
-        .bind(i64::from(created.hours.quarters()))
-        .bind(created.status.as_str())
-        .bind(time_text(at))
-        .bind(time_text(at))
-        .execute(w.conn()?)
-        .await?;
+        let (date, at_text) = (date_text(created.date), time_text(at));
+        on!(w.db()?, |db| {
+            sqlx::query(
+                "INSERT INTO entries (id, owner, owner_name, date, project, notes, quarters, \
+                 status, decided_by, decided_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9)",
+            )
+            .bind(&created.id)
+            .bind(&created.owner)
+            .bind(&created.owner_name)
+            .bind(&date)
+            .bind(&created.project)
+            .bind(&created.notes)
+            .bind(i64::from(created.hours.quarters()))
+            .bind(created.status.as_str())
+            .bind(&at_text)
+            .execute(db)
+            .await
+            .map(drop)
+        })?;
         Self::audit(
             &mut w,
             owner,
@@ -359,18 +414,22 @@ impl Store {
         if let Some(key) = idempotency_key {
             let response = serde_json::to_string(&created)
                 .map_err(|e| Error::Internal(format!("entry does not serialize: {e}")))?;
-            sqlx::query(
-                "INSERT INTO idempotency_keys (owner, idem_key, request_hash, entry_id, response, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(owner)
-            .bind(key)
-            .bind(&hash)
-            .bind(&created.id)
-            .bind(response)
-            .bind(time_text(at))
-            .execute(w.conn()?)
-            .await
+            on!(w.db()?, |db| {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys \
+                     (owner, idem_key, request_hash, entry_id, response, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(owner)
+                .bind(key)
+                .bind(&hash)
+                .bind(&created.id)
+                .bind(&response)
+                .bind(&at_text)
+                .execute(db)
+                .await
+                .map(drop)
+            })
             .map_err(unique_is_conflict)?;
         }
         w.commit().await?;
@@ -405,21 +464,25 @@ impl Store {
         Self::check_day(&mut w, owner, after.date, after.hours, id).await?;
         // The status condition guards against a decision that landed after we read
         // (PostgreSQL re-checks it against the row as committed).
-        let result = sqlx::query(
-            "UPDATE entries SET date = $1, project = $2, notes = $3, quarters = $4, \
-             status = 'pending', decided_by = NULL, decided_at = NULL, updated_at = $5 \
-             WHERE id = $6 AND owner = $7 AND status <> 'approved'",
-        )
-        .bind(date_text(after.date))
-        .bind(&after.project)
-        .bind(&after.notes)
-        .bind(i64::from(after.hours.quarters()))
-        .bind(time_text(at))
-        .bind(id)
-        .bind(owner)
-        .execute(w.conn()?)
-        .await?;
-        if !touched(&result) {
+        let (date, at_text) = (date_text(after.date), time_text(at));
+        let touched = on!(w.db()?, |db| {
+            sqlx::query(
+                "UPDATE entries SET date = $1, project = $2, notes = $3, quarters = $4, \
+                 status = 'pending', decided_by = NULL, decided_at = NULL, updated_at = $5 \
+                 WHERE id = $6 AND owner = $7 AND status <> 'approved'",
+            )
+            .bind(&date)
+            .bind(&after.project)
+            .bind(&after.notes)
+            .bind(i64::from(after.hours.quarters()))
+            .bind(&at_text)
+            .bind(id)
+            .bind(owner)
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected() > 0)
+        })?;
+        if !touched {
             return Err(Error::Conflict("an approved entry cannot be changed"));
         }
         let detail = serde_json::json!({
@@ -438,14 +501,15 @@ impl Store {
         if entry.status == Status::Approved {
             return Err(Error::Conflict("an approved entry cannot be deleted"));
         }
-        let result = sqlx::query(
-            "DELETE FROM entries WHERE id = $1 AND owner = $2 AND status <> 'approved'",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(w.conn()?)
-        .await?;
-        if !touched(&result) {
+        let touched = on!(w.db()?, |db| {
+            sqlx::query("DELETE FROM entries WHERE id = $1 AND owner = $2 AND status <> 'approved'")
+                .bind(id)
+                .bind(owner)
+                .execute(db)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        })?;
+        if !touched {
             return Err(Error::Conflict("an approved entry cannot be deleted"));
         }
         Self::audit(&mut w, owner, "delete", id, audit_detail(&entry), now()).await?;
@@ -466,7 +530,7 @@ impl Store {
         let unlocked = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
         // The owner's edits take the owner's lock: holding it, the entry read next
         // is the one the UPDATE below decides.
-        self.lock_owner(&mut w, &unlocked.owner).await?;
+        Self::lock_owner(&mut w, &unlocked.owner).await?;
         let before = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
         if before.owner == decider {
             return Err(Error::Forbidden("nobody decides their own entries"));
@@ -481,17 +545,21 @@ impl Store {
         }
         let at = now();
         let status = decision.status();
-        let result = sqlx::query(
-            "UPDATE entries SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3 \
-             WHERE id = $4 AND status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(decider)
-        .bind(time_text(at))
-        .bind(id)
-        .execute(w.conn()?)
-        .await?;
-        if !touched(&result) {
+        let at_text = time_text(at);
+        let touched = on!(w.db()?, |db| {
+            sqlx::query(
+                "UPDATE entries SET status = $1, decided_by = $2, decided_at = $3, \
+                 updated_at = $3 WHERE id = $4 AND status = 'pending'",
+            )
+            .bind(status.as_str())
+            .bind(decider)
+            .bind(&at_text)
+            .bind(id)
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected() > 0)
+        })?;
+        if !touched {
             return Err(Error::Conflict("the entry has already been decided"));
         }
         // Read back rather than patch `before`: on PostgreSQL an edit by the owner
@@ -517,5 +585,45 @@ fn unique_is_conflict(e: sqlx::Error) -> Error {
             Error::Conflict("a concurrent request made the same change; retry")
         }
         _ => Error::Database(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists are read in the order of an index: a sort step would cost time
+    /// for every entry of every read, and grow with the list.
+    #[tokio::test]
+    async fn lists_are_read_in_index_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let super::super::Db::Sqlite(pool) = &store.pool else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        for sql in [OWN_ENTRIES, AWAITING] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .bind("alice")
+                    .bind("2026-01-05")
+                    .bind("2026-01-11")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            let steps: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+            assert!(
+                steps
+                    .iter()
+                    .any(|step| step.contains("USING INDEX entries_")),
+                "{sql}: {steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{sql} sorts: {steps:?}"
+            );
+        }
     }
 }

@@ -1,26 +1,60 @@
-//! Storage: one pool, one set of queries, two databases.
+//! Storage: one set of queries, two databases.
 //!
-//! sqlx's `Any` driver lets SQLite (the default, a file) and PostgreSQL share
-//! every query, so both run the same tests. What differs is kept here, in one
-//! place: the migrations folder, the connection settings, and how a writing
-//! transaction keeps concurrent writers of one person apart (the 24-hour rule and
-//! idempotency keys are read-then-write checks and need that).
+//! SQLite (the default, a file) and PostgreSQL share every query text, so both run
+//! the same tests. Each query is compiled once per driver by [`on`], and runs on
+//! the typed driver: rows are decoded straight from the database's own types,
+//! without `sqlx::Any`'s conversions. What differs is kept here, in one place: the
+//! migrations folder, the connection settings, and how a writing transaction keeps
+//! concurrent writers of one person apart (the 24-hour rule and idempotency keys
+//! are read-then-write checks and need that).
 //!
-//! Column types are chosen for `Any`, which knows only integers, floats, text and
-//! bytes: ids are TEXT UUIDs, dates TEXT `YYYY-MM-DD`, timestamps TEXT RFC 3339,
-//! hours INTEGER quarter hours.
+//! Column types are the ones both databases read the same way: ids are TEXT
+//! UUIDs, dates TEXT `YYYY-MM-DD`, timestamps TEXT RFC 3339, hours integer
+//! quarter hours.
+
+/// Runs `$body` with `$db` bound to whichever database's pool or connection `$on`
+/// holds (a [`Db`]). The body is compiled once per driver, so one query text
+/// serves both databases and each runs typed.
+macro_rules! on {
+    ($on:expr, |mut $db:ident| $body:expr) => {
+        match $on {
+            $crate::store::Db::Sqlite(mut $db) => $body,
+            $crate::store::Db::Postgres(mut $db) => $body,
+        }
+    };
+    ($on:expr, |$db:ident| $body:expr) => {
+        match $on {
+            $crate::store::Db::Sqlite($db) => $body,
+            $crate::store::Db::Postgres($db) => $body,
+        }
+    };
+}
 
 mod entries;
 mod people;
 
 use crate::Error;
-use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Executor, Postgres, Sqlite};
+use std::str::FromStr;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Something of each database: its pool, a connection, or a borrow of either.
+#[derive(Debug, Clone)]
+pub(crate) enum Db<S, P> {
+    /// A local file; one writer at a time.
+    Sqlite(S),
+    /// A server; row and advisory locks.
+    Postgres(P),
+}
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +79,15 @@ impl Backend {
     }
 }
 
+/// The pool of the database in use.
+type Pool = Db<SqlitePool, PgPool>;
+/// A connection taken from the pool, for a transaction.
+type Conn = Db<PoolConnection<Sqlite>, PoolConnection<Postgres>>;
+
 /// The database: the one pool of the process and what it takes to write safely.
 #[derive(Clone)]
 pub(crate) struct Store {
-    pool: AnyPool,
-    backend: Backend,
+    pool: Pool,
     /// SQLite has one writer at a time anyway; queueing writers here, in process,
     /// spares them SQLite's sleep-and-retry busy handler. Other processes are kept
     /// in order by `BEGIN IMMEDIATE` and the busy timeout.
@@ -73,7 +111,7 @@ pub(crate) struct Store {
 /// writes recover by themselves once the cause (the full disk) is gone.
 pub(crate) struct WriteTx {
     /// `None` only once committed or handed to the rollback.
-    conn: Option<PoolConnection<Any>>,
+    conn: Option<Conn>,
     /// The in-process SQLite writer queue, held until the transaction has ended
     /// on the database too, so the next writer never waits behind a lock.
     writer: Option<OwnedMutexGuard<()>>,
@@ -81,16 +119,18 @@ pub(crate) struct WriteTx {
 
 impl WriteTx {
     /// The transaction's connection, to run statements on.
-    pub(crate) fn conn(&mut self) -> Result<&mut AnyConnection, Error> {
-        self.conn
-            .as_deref_mut()
-            .ok_or_else(|| Error::Internal("the write transaction has ended".into()))
+    pub(crate) fn db(&mut self) -> Result<Db<&mut SqliteConnection, &mut PgConnection>, Error> {
+        match self.conn.as_mut() {
+            Some(Db::Sqlite(conn)) => Ok(Db::Sqlite(&mut **conn)),
+            Some(Db::Postgres(conn)) => Ok(Db::Postgres(&mut **conn)),
+            None => Err(Error::Internal("the write transaction has ended".into())),
+        }
     }
 
     /// Makes the changes permanent and releases the lock. When COMMIT fails, the
     /// transaction is rolled back (or its connection closed) as on drop.
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
-        self.conn()?.execute("COMMIT").await?;
+        on!(self.db()?, |conn| conn.execute("COMMIT").await.map(drop))?;
         // Committed: the connection goes back to the pool as it is.
         self.conn = None;
         self.writer = None;
@@ -103,24 +143,32 @@ impl Drop for WriteTx {
     /// request cancelled by its client), on a task of its own since drop cannot
     /// wait. The connection returns to the pool only once that has worked.
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
         let writer = self.writer.take();
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // No runtime to roll back on: closing the connection rolls back.
-            conn.close_on_drop();
+            on!(conn, |mut conn| conn.close_on_drop());
             return;
         };
         runtime.spawn(async move {
-            if let Err(error) = conn.execute("ROLLBACK").await {
-                // Rolled back already by the database, or broken: either way
-                // this connection is not to be trusted with another write.
-                tracing::warn!(%error, "closing a database connection whose rollback failed");
-                let _ = conn.close().await;
-            }
+            on!(conn, |conn| roll_back(conn).await);
             drop(writer);
         });
+    }
+}
+
+/// Rolls back `conn`'s transaction; a connection that cannot is closed.
+async fn roll_back<DB: sqlx::Database>(mut conn: PoolConnection<DB>)
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    if let Err(error) = conn.execute("ROLLBACK").await {
+        // Rolled back already by the database, or broken: either way this
+        // connection is not to be trusted with another write.
+        tracing::warn!(%error, "closing a database connection whose rollback failed");
+        let _ = conn.close().await;
     }
 }
 
@@ -171,56 +219,64 @@ impl Store {
     /// Opens the pool for `url` and brings the schema up to date; a SQLite
     /// database is kept within `max_bytes` when given.
     pub(crate) async fn connect(url: &str, max_bytes: Option<u64>) -> Result<Self, Error> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::of(url)?;
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let pool = match backend {
+        let pool = match Backend::of(url)? {
             Backend::Sqlite => {
                 create_sqlite_dir(url)?;
-                options
+                let mut options = SqliteConnectOptions::from_str(&sqlite_url(url))?
+                    .busy_timeout(Duration::from_secs(5))
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a 201 means the entry is on disk, even if the power
+                    // goes right after (NORMAL may lose the last commits then). It
+                    // costs an fsync of the log per commit.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    // A week's rows cross from SQLite's thread in one go rather
+                    // than 50 at a time.
+                    .row_buffer_size(1024);
+                if let Some(max_bytes) = max_bytes {
+                    // Set on every connection: SQLite does not keep this setting.
+                    let pages = max_bytes.div_ceil(SQLITE_PAGE_BYTES).max(1);
+                    options = options.pragma("max_page_count", pages.to_string());
+                }
+                let pool = SqlitePoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(10))
                     // Readers run in parallel under WAL; writers queue on the mutex.
                     .max_connections(8)
-                    .after_connect(move |conn, _meta| {
-                        Box::pin(async move {
-                            // busy_timeout first: switching to WAL may have to wait.
-                            conn.execute("PRAGMA busy_timeout = 5000").await?;
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            // FULL: a 201 means the entry is on disk, even if the
-                            // power goes right after (NORMAL may lose the last
-                            // commits then). It costs an fsync of the log per commit.
-                            conn.execute("PRAGMA synchronous = FULL").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            if let Some(max_bytes) = max_bytes {
-                                // Per connection: SQLite does not keep this setting.
-                                let pages = max_bytes.div_ceil(SQLITE_PAGE_BYTES).max(1);
-                                let pragma = format!("PRAGMA max_page_count = {pages}");
-                                conn.execute(pragma.as_str()).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect(&sqlite_url(url))
-                    .await?
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Db::Sqlite(pool)
             }
-            // Enough for a small team; each writer holds one while it waits for its
-            // person's lock, so the rest stay free for reads.
-            Backend::Postgres => match options.max_connections(10).connect(url).await {
-                Ok(pool) => pool,
-                Err(sqlx::Error::PoolTimedOut) => return Err(unreachable(url).await),
-                Err(e) => return Err(e.into()),
-            },
+            Backend::Postgres => {
+                let pool = match PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(10))
+                    // Enough for a small team; each writer holds one while it waits
+                    // for its person's lock, so the rest stay free for reads.
+                    .max_connections(10)
+                    .connect(url)
+                    .await
+                {
+                    Ok(pool) => pool,
+                    Err(sqlx::Error::PoolTimedOut) => return Err(unreachable(url).await),
+                    Err(e) => return Err(e.into()),
+                };
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Db::Postgres(pool)
+            }
         };
-        let migrator = match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
-        migrator.run(&pool).await?;
         Ok(Self {
             pool,
-            backend,
             sqlite_writer: Arc::new(Mutex::new(())),
             last_sweep: Arc::new(AtomicI64::new(0)),
         })
+    }
+
+    /// The pool, to run a read on.
+    fn db(&self) -> Db<&SqlitePool, &PgPool> {
+        match &self.pool {
+            Db::Sqlite(pool) => Db::Sqlite(pool),
+            Db::Postgres(pool) => Db::Postgres(pool),
+        }
     }
 
     /// Begins a transaction that may write.
@@ -232,23 +288,27 @@ impl Store {
     /// lock up front (a deferred transaction that reads first and writes later can
     /// fail with SQLITE_BUSY instead of waiting).
     pub(crate) async fn begin_write(&self, owner: Option<&str>) -> Result<WriteTx, Error> {
-        let writer = match self.backend {
-            Backend::Sqlite => Some(Arc::clone(&self.sqlite_writer).lock_owned().await),
-            Backend::Postgres => None,
-        };
         // Owned before BEGIN runs: if this request is cancelled mid-BEGIN, or the
         // BEGIN fails after all, dropping `w` rolls back whatever was begun.
-        let mut w = WriteTx {
-            conn: Some(self.pool.acquire().await?),
-            writer,
+        let mut w = match &self.pool {
+            Db::Sqlite(pool) => {
+                let writer = Arc::clone(&self.sqlite_writer).lock_owned().await;
+                WriteTx {
+                    conn: Some(Db::Sqlite(pool.acquire().await?)),
+                    writer: Some(writer),
+                }
+            }
+            Db::Postgres(pool) => WriteTx {
+                conn: Some(Db::Postgres(pool.acquire().await?)),
+                writer: None,
+            },
         };
-        let begin = match self.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
-        };
-        w.conn()?.execute(begin).await?;
+        match w.db()? {
+            Db::Sqlite(conn) => conn.execute("BEGIN IMMEDIATE").await.map(drop)?,
+            Db::Postgres(conn) => conn.execute("BEGIN").await.map(drop)?,
+        }
         if let Some(owner) = owner {
-            self.lock_owner(&mut w, owner).await?;
+            Self::lock_owner(&mut w, owner).await?;
         }
         Ok(w)
     }
@@ -256,12 +316,11 @@ impl Store {
     /// Takes `owner`'s lock inside `w`, for a write that learns whose entry it
     /// touches only after reading it (a decision). On SQLite every write already
     /// holds the one writer lock.
-    pub(crate) async fn lock_owner(&self, w: &mut WriteTx, owner: &str) -> Result<(), Error> {
-        if self.backend == Backend::Postgres {
-            // Selected through FROM so the row has a type Any can read.
-            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+    pub(crate) async fn lock_owner(w: &mut WriteTx, owner: &str) -> Result<(), Error> {
+        if let Db::Postgres(conn) = w.db()? {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(owner_lock_key(owner))
-                .execute(w.conn()?)
+                .execute(conn)
                 .await?;
         }
         Ok(())
@@ -274,19 +333,13 @@ impl Store {
 /// the cause, such as "connection refused".
 async fn unreachable(url: &str) -> Error {
     use sqlx::Connection as _;
-    let cause =
-        match tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url)).await
-        {
-            Ok(Err(e)) => e.to_string(),
-            Ok(Ok(_)) => "it did not answer in time".to_owned(),
-            Err(_) => "it did not answer within 5 s".to_owned(),
-        };
+    let cause = match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(url)).await
+    {
+        Ok(Err(e)) => e.to_string(),
+        Ok(Ok(_)) => "it did not answer in time".to_owned(),
+        Err(_) => "it did not answer within 5 s".to_owned(),
+    };
     Error::Unreachable(cause)
-}
-
-/// Whether a write touched a row; conditional updates use it to detect a race lost.
-fn touched(result: &AnyQueryResult) -> bool {
-    result.rows_affected() > 0
 }
 
 #[cfg(test)]
@@ -303,7 +356,10 @@ mod tests {
         let mut held = Vec::new();
         for _ in 0..3 {
             // Held, so each round is another connection.
-            let mut conn = store.pool.acquire().await.unwrap();
+            let Db::Sqlite(pool) = &store.pool else {
+                panic!("a SQLite URL opens SQLite")
+            };
+            let mut conn = pool.acquire().await.unwrap();
             let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(&mut *conn)
                 .await
