@@ -155,15 +155,25 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use std::io::IsTerminal as _;
+    // Log lines are written by a thread of their own, so a request never waits for
+    // the terminal or a pipe: a request line costs a copy into a queue. Lines are
+    // never dropped; only a queue of 128,000 unwritten lines makes writers wait.
+    let (writer, flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
     let args = Args::parse();
-    match run(args).await {
+    let result = run(args).await;
+    // Everything logged is out before the last word below.
+    drop(flush_at_exit);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // One line an operator can act on, rather than anyhow's `Debug` (which
