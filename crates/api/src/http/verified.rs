@@ -12,6 +12,7 @@
 use super::auth::Caller;
 use crate::jwks::{Jwks, VerifyKey};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How many tokens are kept: a few per person signed in, with room to spare.
@@ -31,12 +32,15 @@ pub(crate) struct Verified {
 /// Verified tokens by the SHA-256 of the token (never the token itself).
 pub(crate) struct VerifiedTokens {
     cache: quick_cache::sync::Cache<[u8; 32], Arc<Verified>>,
+    /// Lookups that found nothing usable, so the token was checked in full.
+    misses: AtomicU64,
 }
 
 impl VerifiedTokens {
     pub(crate) fn new() -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(CAPACITY),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -47,13 +51,19 @@ impl VerifiedTokens {
     /// The caller of `token` when it was verified before and would pass now.
     pub(crate) fn get(&self, token: &str, now: u64, jwks: &Jwks) -> Option<Caller> {
         let digest = Self::digest(token);
-        let verified = self.cache.get(&digest)?;
-        if now <= verified.valid_until && jwks.holds(&verified.kid, &verified.key) {
-            Some(verified.caller.clone())
-        } else {
+        let usable = self.cache.get(&digest).filter(|verified| {
+            now <= verified.valid_until && jwks.holds(&verified.kid, &verified.key)
+        });
+        if usable.is_none() {
             self.cache.remove(&digest);
-            None
+            self.misses.fetch_add(1, Ordering::Relaxed);
         }
+        usable.map(|verified| verified.caller.clone())
+    }
+
+    /// How many tokens had to be checked in full since start.
+    pub(crate) fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     /// Keeps `verified` for `token`.

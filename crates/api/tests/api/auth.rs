@@ -452,6 +452,25 @@ async fn unreachable_issuer_is_503_not_401(backend: Backend) {
     assert_eq!((reply.status, reply.text.as_str()), (200, "ok"));
 }
 
+/// The cache of verified tokens works: a token used many times is checked in
+/// full once, and each other token once more. A count, so it cannot be noisy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_token_is_checked_in_full_once() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let alice = app.token("alice", EMPLOYEE);
+    let bob = app.token("bob", EMPLOYEE);
+    let before = app.ctx.full_token_checks();
+    for _ in 0..20 {
+        assert_eq!(app.get(RANGE, &alice).await.status, 200);
+    }
+    assert_eq!(app.ctx.full_token_checks(), before + 1);
+    for _ in 0..5 {
+        assert_eq!(app.get(RANGE, &bob).await.status, 200);
+        assert_eq!(app.get(RANGE, &alice).await.status, 200);
+    }
+    assert_eq!(app.ctx.full_token_checks(), before + 2);
+}
+
 /// A token seen before is not verified again, but only while a full check would
 /// still pass it: past its `exp` it is refused as expired, as ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
