@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 /**
- * Typing in one cell renders that cell and its row again, not the whole grid.
+ * Typing in one cell renders that cell and its row again, not the whole grid;
+ * another week reuses the cells of the rows it shares with the last one.
  *
  * Every view made with `memo` (the grid's rows and cells) is wrapped here so
  * that each of its renders is recorded with its props (the views are told apart
@@ -10,9 +11,10 @@
  */
 import type { FunctionComponent } from "preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Entry } from "../src/backend/backend";
 import { makeEntry, PERSONAS } from "../src/backend/fake";
 import type { GridCell, GridRow } from "../src/grid";
-import { get, mountApp, press, query, typeInto, waitFor, type Mounted } from "./dom";
+import { click, get, mountApp, press, query, typeInto, waitFor, waitForTestId, type Mounted } from "./dom";
 
 /** The props of every render of a memoized view, in order. */
 const renders = vi.hoisted(() => [] as Record<string, unknown>[]);
@@ -47,11 +49,14 @@ afterEach(() => {
   app = null;
 });
 
-async function bigEnoughWeek(): Promise<Mounted> {
+/** Four projects with hours on three days of week 48, and `more` entries. */
+async function bigEnoughWeek(more: Pick<Entry, "date" | "project" | "hours">[] = []): Promise<Mounted> {
   const user = PERSONAS.employee;
-  const entries = PROJECTS.flatMap((project, p) =>
-    DAYS.map((date, d) => makeEntry({ owner: user.sub, owner_name: user.name, date, project, hours: p + d + 1 })),
-  );
+  const own = { owner: user.sub, owner_name: user.name };
+  const entries = [
+    ...PROJECTS.flatMap((project, p) => DAYS.map((date, d) => makeEntry({ ...own, date, project, hours: p + d + 1 }))),
+    ...more.map((fields) => makeEntry({ ...own, ...fields })),
+  ];
   app = await mountApp("employee", { entries });
   const { root } = app;
   await waitFor(() => query<HTMLInputElement>(root, "cell-Mercury-2026-11-25")?.value === "6", "the week loaded");
@@ -92,5 +97,17 @@ describe("the week grid", () => {
     expect(fake.entries.some((e) => e.project === "Hermes" && e.date === "2026-11-26" && e.hours === 2.5)).toBe(true);
     expect(new Set(rowsRendered())).toEqual(new Set(["Hermes"]));
     expect(new Set(cellsRendered())).toEqual(new Set(["2026-11-26|Hermes"]));
+  });
+
+  it("updates a row's cells in place in another week, as they are keyed by weekday", async () => {
+    const { root } = await bigEnoughWeek([{ date: "2026-12-01", project: "Apollo", hours: 5 }]);
+    await click(get(root, "next-week"));
+    const monday = await waitForTestId<HTMLInputElement>(root, "cell-Apollo-2026-11-30");
+    await waitFor(() => get<HTMLInputElement>(root, "cell-Apollo-2026-12-01").value === "5", "week 49 loaded");
+    await click(get(root, "prev-week"));
+    await waitFor(() => get<HTMLInputElement>(root, "cell-Apollo-2026-11-24").value === "2", "week 48 loaded");
+    expect(get(root, "cell-Apollo-2026-11-23")).toBe(monday);
+    expect(monday.value).toBe("1");
+    expect(monday.getAttribute("aria-label")).toBe("Apollo, Monday 23 November");
   });
 });

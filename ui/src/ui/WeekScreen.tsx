@@ -12,7 +12,7 @@ import { cellKey, failedEdits, type GridCell, type GridRow } from "../grid";
 import { formatQuarters, hoursPhrase, parseHours } from "../hours";
 import { cellKeyCommand, type Position } from "../keyboard";
 import { can, gate, missingText } from "../scopes";
-import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekLabel } from "../week";
+import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekdayIndex, weekLabel } from "../week";
 import type { WeekStore } from "../week-store";
 import { ChevronLeft, ChevronRight, CrossIcon, LockIcon, RetryIcon, Spinner, WarningIcon } from "./icons";
 import { memo } from "./memo";
@@ -201,7 +201,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
             <colgroup>
               <col class="col-project" />
               {grid.days.map((d) => (
-                <col key={d} class="col-day" />
+                <col key={weekdayIndex(d)} class="col-day" />
               ))}
               <col class="col-total" />
             </colgroup>
@@ -216,7 +216,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
                   return (
                     <th
                       scope="col"
-                      key={d}
+                      key={weekdayIndex(d)}
                       class={today ? "day-head today" : "day-head"}
                       aria-current={today ? "date" : undefined}
                       abbr={longDayLabel(d)}
@@ -260,7 +260,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
               <tr>
                 <th scope="row">Total</th>
                 {grid.days.map((d, i) => (
-                  <td key={d} class="num total" data-testid={`total-${d}`}>
+                  <td key={weekdayIndex(d)} class="num total" data-testid={`total-${d}`}>
                     {shownTotal(grid.dayTotals[i] ?? 0)}
                   </td>
                 ))}
@@ -348,8 +348,10 @@ const RowView = memo(function RowView({ row, loaded, rowIndex, rowCount, store, 
         )}
       </th>
       {row.cells.map((cell, col) => (
+        // By weekday, not date: in another week a row's seven cells are updated
+        // in place instead of all being thrown away and built again.
         <CellView
-          key={cell.date}
+          key={weekdayIndex(cell.date)}
           cell={cell}
           loaded={loaded}
           rowIndex={rowIndex}
