@@ -217,6 +217,12 @@ function reuseRow(previous: GridRow | undefined, next: GridRow): GridRow {
   return unchanged ? previous : next;
 }
 
+/** The scopes each grid was built with, for the next build's shortcut. */
+const builtWith = new WeakMap<Grid, readonly Scope[]>();
+
+const sameScopes = (a: readonly Scope[], b: readonly Scope[]) => a.length === b.length && a.every((s) => b.includes(s));
+const sameItems = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /** Rows, cells and totals for one week; unchanged cells and rows of `input.previous` are reused. */
 export function buildGrid(input: GridInput): Grid {
   const days = [...input.days];
@@ -237,14 +243,23 @@ export function buildGrid(input: GridInput): Grid {
 
   const order = mergeRowOrder(input.order, projects);
   const previousRows = new Map(input.previous?.rows.map((r) => [r.project, r]));
+  const previousScopes = input.previous ? builtWith.get(input.previous) : undefined;
+  const scopesUnchanged = previousScopes !== undefined && sameScopes(previousScopes, input.scopes);
   const dayTotals = days.map(() => 0);
   const rows = order.map((project): GridRow => {
     const previous = previousRows.get(project);
     const cells = days.map((date, i) => {
       const key = cellKey(project, date);
-      const built = buildCell(project, date, byCell.get(key) ?? [], input.edits.get(key) ?? null, input.scopes);
-      const before = previous?.cells[i];
-      const cell = reuseCell(before?.key === key ? before : undefined, built);
+      const entries = byCell.get(key) ?? [];
+      const edit = input.edits.get(key) ?? null;
+      const old = previous?.cells[i];
+      const before = old?.key === key ? old : undefined;
+      // From the very same entries, edit and scopes (as for every cell but one
+      // while someone types): the same cell, without building it to compare.
+      const cell =
+        before && scopesUnchanged && before.edit === edit && sameItems(before.entries, entries)
+          ? before
+          : reuseCell(before, buildCell(project, date, entries, edit, input.scopes));
       dayTotals[i] = (dayTotals[i] ?? 0) + cell.quarters;
       return cell;
     });
@@ -255,7 +270,9 @@ export function buildGrid(input: GridInput): Grid {
       removable: cells.every((c) => c.entries.length === 0 && c.edit === null),
     });
   });
-  return { days, rows, dayTotals, weekTotal: dayTotals.reduce((a, b) => a + b, 0) };
+  const grid: Grid = { days, rows, dayTotals, weekTotal: dayTotals.reduce((a, b) => a + b, 0) };
+  builtWith.set(grid, input.scopes);
+  return grid;
 }
 
 /** What committing an edit means. */

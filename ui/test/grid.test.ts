@@ -186,6 +186,24 @@ describe("building the grid again", () => {
     expect(reordered.rows[1]).toBe(before.rows[0]);
   });
 
+  it("gives the same grid as a build from scratch, whatever changed in between", () => {
+    let previous = grid(entries);
+    const edit = typeInto(cell(previous, "Apollo", "2026-11-25"), "4");
+    const steps: [Entry[], Edit[], Scope[]][] = [
+      [entries, [edit], employee],
+      [entries, [typeInto({ ...cell(previous, "Apollo", "2026-11-25"), edit }, "4.5")], employee],
+      [entries, [edit], auditor],
+      [entries.map((e) => ({ ...e, status: "approved" })), [edit], auditor],
+      [entries.slice(1), [], ["read:timesheets", "delete:timesheets"]],
+      [entries, [], employee],
+    ];
+    for (const [stepEntries, edits, scopes] of steps) {
+      const reused = grid(stepEntries, edits, scopes, [], previous);
+      expect(reused).toEqual(grid(stepEntries, edits, scopes));
+      previous = reused;
+    }
+  });
+
   it("reuses nothing from another week", () => {
     const before = grid(entries);
     const next = buildGrid({
