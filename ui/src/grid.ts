@@ -7,6 +7,7 @@
  * "Retry" sends the same key and the API cannot create the entry twice.
  */
 import type { AppErrorData, Entry, EntryPatch, NewEntry, Scope, Status } from "./backend/backend";
+import { shallowEqual } from "./equal";
 import { formatQuarters, parseHours, toHours, toQuarters, type ParsedHours } from "./hours";
 import { can, missingText } from "./scopes";
 
@@ -93,6 +94,12 @@ export interface GridInput {
   /** Projects in the order the rows keep; others follow alphabetically. */
   order: readonly string[];
   scopes: readonly Scope[];
+  /**
+   * The grid built before. Its cells and rows that come out equal are returned
+   * as they were (the same objects), so views that compare by identity can skip
+   * them: typing in one cell then changes one cell and one row, not all of them.
+   */
+  previous?: Grid | null;
 }
 
 const byName = (a: string, b: string) => a.localeCompare(b, undefined, { sensitivity: "base" }) || a.localeCompare(b);
@@ -161,7 +168,62 @@ function buildCell(
   };
 }
 
-/** Rows, cells and totals for one week. */
+type Same<T> = (a: T, b: T) => boolean;
+const same: Same<unknown> = Object.is;
+const sameEntry: Same<Entry | null> = (a, b) => a === b || (a !== null && b !== null && shallowEqual(a, b));
+
+/**
+ * How two builds of a cell are compared, field by field. Every field is listed
+ * (the type says so), so a new one cannot be forgotten. Entries are compared by
+ * value, as a reload brings equal entries as new objects; an edit by identity,
+ * as a changed edit is always a new object.
+ */
+const CELL_FIELDS: { [K in keyof GridCell]-?: Same<GridCell[K]> } = {
+  key: same,
+  project: same,
+  date: same,
+  entries: (a, b) => a.length === b.length && a.every((e, i) => sameEntry(e, b[i] ?? null)),
+  entry: sameEntry,
+  savedQuarters: same,
+  status: same,
+  multiple: same,
+  edit: same,
+  text: same,
+  parsed: shallowEqual,
+  quarters: same,
+  lock: same,
+  remove: shallowEqual,
+};
+const CELL_KEYS = Object.keys(CELL_FIELDS) as (keyof GridCell)[];
+
+function sameCell(a: GridCell, b: GridCell): boolean {
+  return CELL_KEYS.every((k) => (CELL_FIELDS[k] as Same<unknown>)(a[k], b[k]));
+}
+
+/** `next`, or `previous` when it holds the same data. */
+function reuseCell(previous: GridCell | undefined, next: GridCell): GridCell {
+  return previous && sameCell(previous, next) ? previous : next;
+}
+
+/** `next`, or `previous` when it has the same cells (the same objects) and totals. */
+function reuseRow(previous: GridRow | undefined, next: GridRow): GridRow {
+  const unchanged =
+    previous !== undefined &&
+    previous.project === next.project &&
+    previous.totalQuarters === next.totalQuarters &&
+    previous.removable === next.removable &&
+    previous.cells.length === next.cells.length &&
+    previous.cells.every((c, i) => c === next.cells[i]);
+  return unchanged ? previous : next;
+}
+
+/** The scopes each grid was built with, for the next build's shortcut. */
+const builtWith = new WeakMap<Grid, readonly Scope[]>();
+
+const sameScopes = (a: readonly Scope[], b: readonly Scope[]) => a.length === b.length && a.every((s) => b.includes(s));
+const sameItems = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Rows, cells and totals for one week; unchanged cells and rows of `input.previous` are reused. */
 export function buildGrid(input: GridInput): Grid {
   const days = [...input.days];
   const inWeek = new Set(days);
@@ -180,22 +242,37 @@ export function buildGrid(input: GridInput): Grid {
   }
 
   const order = mergeRowOrder(input.order, projects);
+  const previousRows = new Map(input.previous?.rows.map((r) => [r.project, r]));
+  const previousScopes = input.previous ? builtWith.get(input.previous) : undefined;
+  const scopesUnchanged = previousScopes !== undefined && sameScopes(previousScopes, input.scopes);
   const dayTotals = days.map(() => 0);
   const rows = order.map((project): GridRow => {
+    const previous = previousRows.get(project);
     const cells = days.map((date, i) => {
       const key = cellKey(project, date);
-      const cell = buildCell(project, date, byCell.get(key) ?? [], input.edits.get(key) ?? null, input.scopes);
+      const entries = byCell.get(key) ?? [];
+      const edit = input.edits.get(key) ?? null;
+      const old = previous?.cells[i];
+      const before = old?.key === key ? old : undefined;
+      // From the very same entries, edit and scopes (as for every cell but one
+      // while someone types): the same cell, without building it to compare.
+      const cell =
+        before && scopesUnchanged && before.edit === edit && sameItems(before.entries, entries)
+          ? before
+          : reuseCell(before, buildCell(project, date, entries, edit, input.scopes));
       dayTotals[i] = (dayTotals[i] ?? 0) + cell.quarters;
       return cell;
     });
-    return {
+    return reuseRow(previous, {
       project,
       cells,
       totalQuarters: cells.reduce((sum, c) => sum + c.quarters, 0),
       removable: cells.every((c) => c.entries.length === 0 && c.edit === null),
-    };
+    });
   });
-  return { days, rows, dayTotals, weekTotal: dayTotals.reduce((a, b) => a + b, 0) };
+  const grid: Grid = { days, rows, dayTotals, weekTotal: dayTotals.reduce((a, b) => a + b, 0) };
+  builtWith.set(grid, input.scopes);
+  return grid;
 }
 
 /** What committing an edit means. */

@@ -85,6 +85,8 @@ export class WeekStore {
   private readonly orders = new Map<string, string[]>();
   private loadSeq = 0;
   private cached: WeekSnapshot | null = null;
+  /** The last grid built: the next build reuses its unchanged cells and rows. */
+  private lastGrid: Grid | null = null;
 
   constructor(options: WeekStoreOptions) {
     this.backend = options.backend;
@@ -101,6 +103,17 @@ export class WeekStore {
   get snapshot(): WeekSnapshot {
     if (!this.cached) {
       const order = this.monday ? (this.orders.get(this.monday) ?? []) : [];
+      const grid = this.monday
+        ? buildGrid({
+            days: weekDays(this.monday),
+            entries: this.entries,
+            edits: this.edits,
+            order,
+            scopes: this.scopes,
+            previous: this.lastGrid,
+          })
+        : null;
+      this.lastGrid = grid;
       this.cached = {
         today: this.today,
         monday: this.monday,
@@ -110,15 +123,7 @@ export class WeekStore {
         loaded: this.monday !== null && this.loadedMonday === this.monday,
         edits: this.edits,
         scopes: this.scopes,
-        grid: this.monday
-          ? buildGrid({
-              days: weekDays(this.monday),
-              entries: this.entries,
-              edits: this.edits,
-              order,
-              scopes: this.scopes,
-            })
-          : null,
+        grid,
       };
     }
     return this.cached;

@@ -12,6 +12,7 @@ import {
   planCommit,
   typeInto,
   type Edit,
+  type Grid,
   type GridCell,
 } from "../src/grid";
 import { weekDays } from "../src/week";
@@ -20,13 +21,14 @@ const days = weekDays("2026-11-23");
 const employee: Scope[] = ["read:timesheets", "create:timesheets", "delete:timesheets"];
 const auditor: Scope[] = ["read:timesheets"];
 
-function grid(entries: Entry[], edits: Edit[] = [], scopes = employee, order: string[] = []) {
+function grid(entries: Entry[], edits: Edit[] = [], scopes = employee, order: string[] = [], previous?: Grid) {
   return buildGrid({
     days,
     entries,
     edits: new Map(edits.map((e) => [cellKey(e.project, e.date), e])),
     order,
     scopes,
+    previous,
   });
 }
 
@@ -122,6 +124,98 @@ describe("building the grid", () => {
       state: "disabled",
       reason: "Needs the delete:timesheets permission",
     });
+  });
+});
+
+describe("building the grid again", () => {
+  const entries = [
+    makeEntry({ date: "2026-11-23", project: "Apollo", hours: 7.5, status: "approved" }),
+    makeEntry({ date: "2026-11-24", project: "Apollo", hours: 0.25 }),
+    makeEntry({ date: "2026-11-24", project: "Hermes", hours: 2.75 }),
+  ];
+  const cells = (g: Grid) => g.rows.flatMap((r) => r.cells);
+
+  it("reuses every cell and row when nothing changed, even for entries loaded again as new objects", () => {
+    const before = grid(entries);
+    const again = grid(
+      entries.map((e) => ({ ...e })),
+      [],
+      employee,
+      [],
+      before,
+    );
+    expect(again.rows).toHaveLength(2);
+    again.rows.forEach((row, i) => expect(row).toBe(before.rows[i]));
+  });
+
+  it("makes new objects only for the edited cell and its row", () => {
+    const before = grid(entries);
+    const edited = cell(before, "Hermes", "2026-11-26");
+    const after = grid(entries, [typeInto(edited, "3")], employee, [], before);
+    expect(after.rows[0]).toBe(before.rows[0]);
+    expect(after.rows[1]).not.toBe(before.rows[1]);
+    const changed = cells(after).filter((c, i) => c !== cells(before)[i]);
+    expect(changed.map((c) => c.key)).toEqual([edited.key]);
+    expect(changed[0]?.text).toBe("3");
+    expect(after.rows[1]?.totalQuarters).toBe(23);
+  });
+
+  it("makes new cells where a saved entry, the scopes or the row order changed", () => {
+    const before = grid(entries);
+    const changedHours = grid(
+      entries.map((e) => (e.project === "Hermes" ? { ...e, hours: 3 } : e)),
+      [],
+      employee,
+      [],
+      before,
+    );
+    expect(changedHours.rows[0]).toBe(before.rows[0]);
+    expect(cell(changedHours, "Hermes", "2026-11-24")).not.toBe(cell(before, "Hermes", "2026-11-24"));
+    expect(cell(changedHours, "Hermes", "2026-11-25")).toBe(cell(before, "Hermes", "2026-11-25"));
+
+    // Without create:timesheets every cell gets a lock, but the approved one had one already.
+    const locked = grid(entries, [], auditor, [], before);
+    expect(cells(locked).filter((c, i) => c === cells(before)[i]).map((c) => c.key)).toEqual([
+      cellKey("Apollo", "2026-11-23"),
+    ]);
+
+    // Rows are found by project, wherever they moved.
+    const reordered = grid(entries, [], employee, ["Hermes", "Apollo"], before);
+    expect(reordered.rows.map((r) => r.project)).toEqual(["Hermes", "Apollo"]);
+    expect(reordered.rows[0]).toBe(before.rows[1]);
+    expect(reordered.rows[1]).toBe(before.rows[0]);
+  });
+
+  it("gives the same grid as a build from scratch, whatever changed in between", () => {
+    let previous = grid(entries);
+    const edit = typeInto(cell(previous, "Apollo", "2026-11-25"), "4");
+    const steps: [Entry[], Edit[], Scope[]][] = [
+      [entries, [edit], employee],
+      [entries, [typeInto({ ...cell(previous, "Apollo", "2026-11-25"), edit }, "4.5")], employee],
+      [entries, [edit], auditor],
+      [entries.map((e) => ({ ...e, status: "approved" })), [edit], auditor],
+      [entries.slice(1), [], ["read:timesheets", "delete:timesheets"]],
+      [entries, [], employee],
+    ];
+    for (const [stepEntries, edits, scopes] of steps) {
+      const reused = grid(stepEntries, edits, scopes, [], previous);
+      expect(reused).toEqual(grid(stepEntries, edits, scopes));
+      previous = reused;
+    }
+  });
+
+  it("reuses nothing from another week", () => {
+    const before = grid(entries);
+    const next = buildGrid({
+      days: weekDays("2026-11-30"),
+      entries: [],
+      edits: new Map(),
+      order: ["Apollo", "Hermes"],
+      scopes: employee,
+      previous: before,
+    });
+    expect(cells(next).filter((c) => cells(before).includes(c))).toEqual([]);
+    expect(next.rows.filter((r) => before.rows.includes(r))).toEqual([]);
   });
 });
 

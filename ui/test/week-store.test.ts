@@ -36,6 +36,27 @@ describe("WeekStore", () => {
     expect(store.snapshot.grid?.rows).toEqual([]);
   });
 
+  it("keeps the rows and cells that typing or a reload did not change", async () => {
+    const { store } = await setup({
+      entries: [
+        makeEntry({ date: "2026-11-24", project: "Apollo", hours: 3 }),
+        makeEntry({ date: "2026-11-24", project: "Hermes", hours: 2 }),
+      ],
+    });
+    const before = store.snapshot.grid!;
+    store.type(cellKey("Hermes", "2026-11-25"), "4");
+    const typed = store.snapshot.grid!;
+    expect(typed).not.toBe(before);
+    expect(typed.rows[0]).toBe(before.rows[0]);
+    expect(typed.rows[1]).not.toBe(before.rows[1]);
+    expect(typed.rows[1]?.cells.filter((c, i) => c !== before.rows[1]?.cells[i]).map((c) => c.key)).toEqual([
+      cellKey("Hermes", "2026-11-25"),
+    ]);
+    await store.reload(); // the same entries again, as new objects
+    expect(store.snapshot.grid?.rows).toHaveLength(2);
+    store.snapshot.grid?.rows.forEach((row, i) => expect(row).toBe(typed.rows[i]));
+  });
+
   it("ignores typing until the week's entries are loaded", async () => {
     const entry = makeEntry({ date: "2026-11-24", project: "Apollo", hours: 3 });
     const { store, fake } = await setup({ entries: [entry] });

@@ -5,16 +5,17 @@
  * All state and calls live in {@link WeekStore}; this renders it and turns keys
  * into its actions (see keyboard.ts).
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { TargetedKeyboardEvent } from "preact";
 import { describeError } from "../backend/errors";
 import { cellKey, failedEdits, type GridCell, type GridRow } from "../grid";
 import { formatQuarters, hoursPhrase, parseHours } from "../hours";
 import { cellKeyCommand, type Position } from "../keyboard";
 import { can, gate, missingText } from "../scopes";
-import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekLabel } from "../week";
+import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekdayIndex, weekLabel } from "../week";
 import type { WeekStore } from "../week-store";
 import { ChevronLeft, ChevronRight, CrossIcon, LockIcon, RetryIcon, Spinner, WarningIcon } from "./icons";
+import { memo } from "./memo";
 import { StatusBadge } from "./status";
 import { useStore } from "./use-store";
 
@@ -64,12 +65,14 @@ export function WeekScreen({ store }: { store: WeekStore }) {
   // Until the week's entries are in, a total would be a guess: show a dash.
   const shownTotal = (quarters: number) => (snap.loaded ? formatQuarters(quarters) : "—");
 
-  const focusCell = (to: Position) => {
+  // One function for the screen's lifetime: rows and cells are memoized, and a
+  // new callback on every render would make every one of them render again.
+  const focusCell = useCallback((to: Position) => {
     const input = tableRef.current?.querySelector<HTMLInputElement>(
       `input[data-row="${to.row}"][data-col="${to.col}"]`,
     );
     input?.focus();
-  };
+  }, []);
 
   const addRow = (event: Event) => {
     event.preventDefault();
@@ -198,7 +201,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
             <colgroup>
               <col class="col-project" />
               {grid.days.map((d) => (
-                <col key={d} class="col-day" />
+                <col key={weekdayIndex(d)} class="col-day" />
               ))}
               <col class="col-total" />
             </colgroup>
@@ -213,7 +216,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
                   return (
                     <th
                       scope="col"
-                      key={d}
+                      key={weekdayIndex(d)}
                       class={today ? "day-head today" : "day-head"}
                       aria-current={today ? "date" : undefined}
                       abbr={longDayLabel(d)}
@@ -257,7 +260,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
               <tr>
                 <th scope="row">Total</th>
                 {grid.days.map((d, i) => (
-                  <td key={d} class="num total" data-testid={`total-${d}`}>
+                  <td key={weekdayIndex(d)} class="num total" data-testid={`total-${d}`}>
                     {shownTotal(grid.dayTotals[i] ?? 0)}
                   </td>
                 ))}
@@ -315,6 +318,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
 }
 
 interface RowProps {
+  /** The same object while the row is unchanged (see buildGrid), so an unchanged row is not rendered again. */
   row: GridRow;
   loaded: boolean;
   rowIndex: number;
@@ -323,7 +327,8 @@ interface RowProps {
   focusCell: (to: Position) => void;
 }
 
-function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps) {
+/** One project's row; renders only when one of its props changed, e.g. not while another row is typed in. */
+const RowView = memo(function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps) {
   return (
     <tr>
       <th scope="row" class="project">
@@ -343,11 +348,14 @@ function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps
         )}
       </th>
       {row.cells.map((cell, col) => (
+        // By weekday, not date: in another week a row's seven cells are updated
+        // in place instead of all being thrown away and built again.
         <CellView
-          key={cell.date}
+          key={weekdayIndex(cell.date)}
           cell={cell}
           loaded={loaded}
-          at={{ row: rowIndex, col }}
+          rowIndex={rowIndex}
+          col={col}
           rowCount={rowCount}
           store={store}
           focusCell={focusCell}
@@ -358,20 +366,25 @@ function RowView({ row, loaded, rowIndex, rowCount, store, focusCell }: RowProps
       </td>
     </tr>
   );
-}
+});
 
 interface CellProps {
+  /** The same object while the cell is unchanged (see buildGrid). */
   cell: GridCell;
   /** The week's entries are in; before that nothing can be typed. */
   loaded: boolean;
-  at: Position;
+  /** Where the cell is, for the arrow keys: numbers rather than a fresh `Position` object each render. */
+  rowIndex: number;
+  col: number;
   rowCount: number;
   store: WeekStore;
   focusCell: (to: Position) => void;
 }
 
-function CellView({ cell, loaded, at, rowCount, store, focusCell }: CellProps) {
+/** One day of one project; renders only when one of its props changed. */
+const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount, store, focusCell }: CellProps) {
   const { project, date, edit } = cell;
+  const at: Position = { row: rowIndex, col };
   const label = `${project}, ${longDayLabel(date)}`;
   const saving = edit?.phase === "saving";
   const failed = edit?.phase === "failed";
@@ -527,4 +540,4 @@ function CellView({ cell, loaded, at, rowCount, store, focusCell }: CellProps) {
       )}
     </td>
   );
-}
+});
