@@ -38,6 +38,12 @@ export interface WeekSnapshot {
   entries: readonly Entry[];
   /** Whether `entries` are the loaded entries of the week shown (false while loading or after a failed load). */
   loaded: boolean;
+  /**
+   * The Monday of the week asked for while the week shown stays on screen: its
+   * entries are on their way. Nothing can be typed meanwhile; the week asked for
+   * is shown when its entries arrive, or empty (loading) after `holdMs`.
+   */
+  switchingTo: string | null;
   edits: ReadonlyMap<CellKey, Edit>;
   scopes: readonly Scope[];
   /** Rows and totals of the week shown; null until a week is chosen. */
@@ -55,7 +61,17 @@ export interface WeekStoreOptions {
   onError?: (error: AppError) => void;
   /** A fresh idempotency key. */
   newKey?: () => string;
+  /**
+   * How long a loaded week stays on screen while another week loads, before the
+   * other is shown empty with "Loading…". Most answers come sooner, and then the
+   * grid changes once, straight to the new week, instead of being emptied and
+   * filled again a moment later. 150 ms by default.
+   */
+  holdMs?: number;
 }
+
+/** See {@link WeekStoreOptions.holdMs}. */
+export const HOLD_MS = 150;
 
 function randomKey(): string {
   if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -70,6 +86,7 @@ export class WeekStore {
   private readonly announce: NonNullable<WeekStoreOptions["announce"]>;
   private readonly onError: NonNullable<WeekStoreOptions["onError"]>;
   private readonly newKey: () => string;
+  private readonly holdMs: number;
   private readonly listeners = new Set<() => void>();
 
   private today: string | null = null;
@@ -84,6 +101,10 @@ export class WeekStore {
   /** Row order per week (by Monday), so rows do not jump while someone types. */
   private readonly orders = new Map<string, string[]>();
   private loadSeq = 0;
+  /** See {@link WeekSnapshot.switchingTo}. */
+  private switchingTo: string | null = null;
+  /** Ends a hold that lasted `holdMs`: then the week asked for is shown while it loads. */
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
   private cached: WeekSnapshot | null = null;
   /** The last grid built: the next build reuses its unchanged cells and rows. */
   private lastGrid: Grid | null = null;
@@ -93,6 +114,7 @@ export class WeekStore {
     this.announce = options.announce ?? (() => undefined);
     this.onError = options.onError ?? (() => undefined);
     this.newKey = options.newKey ?? randomKey;
+    this.holdMs = options.holdMs ?? HOLD_MS;
   }
 
   subscribe(listener: () => void): () => void {
@@ -121,6 +143,7 @@ export class WeekStore {
         loadError: this.loadError,
         entries: this.entries,
         loaded: this.monday !== null && this.loadedMonday === this.monday,
+        switchingTo: this.switchingTo,
         edits: this.edits,
         scopes: this.scopes,
         grid,
@@ -149,6 +172,7 @@ export class WeekStore {
   /** Forgets everything, e.g. when someone else signs in. */
   reset(): void {
     this.loadSeq += 1;
+    this.stopHold();
     this.today = null;
     this.monday = null;
     this.load = "idle";
@@ -172,6 +196,8 @@ export class WeekStore {
       this.today = today;
     } catch (error) {
       if (seq !== this.loadSeq) return;
+      // The week shown stays; a switch that was under way is given up.
+      this.stopHold();
       this.load = "error";
       this.loadError = this.fail(error);
       this.changed();
@@ -180,28 +206,66 @@ export class WeekStore {
     await this.goTo(this.today);
   }
 
-  /** Shows the week containing `date`. */
+  /**
+   * Shows the week containing `date`. A loaded week stays on screen (busy, not
+   * editable) until the new one's entries arrive, for at most `holdMs`.
+   */
   async goTo(date: string): Promise<void> {
     const monday = mondayOf(date);
-    if (monday !== this.monday) {
-      this.entries = [];
-      this.loadedMonday = null;
-    }
-    this.monday = monday;
+    if (monday === this.monday) this.stopHold();
+    else if (this.monday !== null && this.loadedMonday === this.monday) this.hold(monday);
+    else this.show(monday);
     await this.reload();
   }
 
+  /** The week asked for: the one being switched to, else the one shown. */
+  private get wanted(): string | null {
+    return this.switchingTo ?? this.monday;
+  }
+
   previous(): Promise<void> {
-    return this.monday ? this.goTo(previousWeek(this.monday)) : this.thisWeek();
+    const monday = this.wanted;
+    return monday ? this.goTo(previousWeek(monday)) : this.thisWeek();
   }
 
   next(): Promise<void> {
-    return this.monday ? this.goTo(nextWeek(this.monday)) : this.thisWeek();
+    const monday = this.wanted;
+    return monday ? this.goTo(nextWeek(monday)) : this.thisWeek();
   }
 
-  /** Loads the entries of the week shown again. */
+  /**
+   * Keeps the week shown on screen while `monday`'s loads. The timer runs from
+   * the first of several quick switches, so a stale week is never shown longer
+   * than `holdMs`.
+   */
+  private hold(monday: string): void {
+    this.switchingTo = monday;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = null;
+      if (this.switchingTo === null) return;
+      this.show(this.switchingTo);
+      this.changed();
+    }, this.holdMs);
+  }
+
+  private stopHold(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    this.switchingTo = null;
+  }
+
+  /** Shows `monday`'s week from now on; its entries are unknown until loaded. */
+  private show(monday: string): void {
+    this.stopHold();
+    if (monday === this.monday) return;
+    this.monday = monday;
+    this.entries = [];
+    this.loadedMonday = null;
+  }
+
+  /** Loads the entries of the week asked for (again). */
   async reload(): Promise<void> {
-    const monday = this.monday;
+    const monday = this.wanted;
     if (!monday) return this.thisWeek();
     const seq = ++this.loadSeq;
     const days = weekDays(monday);
@@ -211,6 +275,7 @@ export class WeekStore {
     try {
       const entries = await this.backend.listEntries(days[0] as string, days[6] as string);
       if (seq !== this.loadSeq) return;
+      this.show(monday);
       this.entries = entries;
       this.loadedMonday = monday;
       this.orders.set(
@@ -223,6 +288,7 @@ export class WeekStore {
       this.load = "ready";
     } catch (error) {
       if (seq !== this.loadSeq) return;
+      this.show(monday);
       this.load = "error";
       this.loadError = this.fail(error);
     }
@@ -236,9 +302,13 @@ export class WeekStore {
     return null;
   }
 
-  /** The person typed `text` into a cell (ignored until the week is loaded: the cell's entry is not known yet). */
+  /**
+   * The person typed `text` into a cell. Ignored until the week is loaded (the
+   * cell's entry is not known yet) and while another week is on its way (the
+   * screen is about to change under the person's hands).
+   */
   type(key: CellKey, text: string): void {
-    if (!this.snapshot.loaded) return;
+    if (!this.snapshot.loaded || this.switchingTo !== null) return;
     const cell = this.findCell(key);
     if (!cell || cell.edit?.phase === "saving" || (cell.lock && !cell.edit)) return;
     if (!cell.edit && text === cell.text) return;
@@ -346,7 +416,7 @@ export class WeekStore {
   /** Adds an empty row for `name` to the week shown. */
   addRow(name: string): { ok: true; project: string } | { ok: false; message: string } {
     const monday = this.monday;
-    if (!monday) return { ok: false, message: "The week is not loaded yet" };
+    if (!monday || this.switchingTo !== null) return { ok: false, message: "The week is not loaded yet" };
     const rows = this.snapshot.grid?.rows.map((r) => r.project) ?? [];
     const checked = checkProjectName(name, rows);
     if (!checked.ok) return checked;
@@ -359,7 +429,7 @@ export class WeekStore {
   removeRow(project: string): void {
     const monday = this.monday;
     const row = this.snapshot.grid?.rows.find((r) => r.project === project);
-    if (!monday || !row?.removable) return;
+    if (!monday || this.switchingTo !== null || !row?.removable) return;
     this.orders.set(
       monday,
       (this.orders.get(monday) ?? []).filter((p) => p !== project),

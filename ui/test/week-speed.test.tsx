@@ -4,20 +4,23 @@
  * in two weeks in a row, through the fake backend.
  *
  * Measured: the time from the week's entries arriving to every cell showing its
- * hours, one keystroke in a cell, and switching weeks (the "loading" render and
- * then the fill). jsdom on a busy machine is too noisy for a time limit, so the
+ * hours, one keystroke in a cell, and switching weeks: with a quick answer (the
+ * click, which keeps the last week on screen, then the fill) and with a slow one
+ * (the "loading" render once the hold is over, then the fill). jsdom on a busy machine is too noisy for a time limit, so the
  * timings are only printed, with `WEEK_SPEED=1`; what the screen shows is
  * always checked.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { FakeBackend, PERSONAS } from "../src/backend/fake";
+import { PERSONAS } from "../src/backend/fake";
 import type { Entry } from "../src/backend/backend";
 import { formatQuarters, toQuarters } from "../src/hours";
 import { App } from "../src/ui/App";
 import { addDays } from "../src/week";
+import { HOLD_MS } from "../src/week-store";
 import { focus, get, mount, query, waitFor } from "./dom";
+import { GatedBackend } from "./gated";
 
 const PROJECTS = Array.from({ length: 100 }, (_, i) => `P${String(i + 1).padStart(3, "0")}`);
 const WEEK_48 = "2026-11-23";
@@ -47,29 +50,6 @@ function bigWeek(monday: string): Entry[] {
   );
 }
 
-/** The fake backend, but `listEntries` can be held back, so a test decides when the data arrives. */
-class GatedBackend extends FakeBackend {
-  private gate: Promise<void> = Promise.resolve();
-  private open: () => void = () => undefined;
-  /** How many `listEntries` calls have been made. */
-  asked = 0;
-
-  /** Holds the answers of `listEntries` calls made from now on until `release()`. */
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-  }
-
-  release(): void {
-    this.open();
-  }
-
-  override async listEntries(from: string, to: string): Promise<Entry[]> {
-    this.asked += 1;
-    await this.gate;
-    return super.listEntries(from, to);
-  }
-}
-
 /** One turn of the event loop, after every pending promise. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -84,6 +64,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 let root: HTMLElement | null = null;
 afterEach(() => {
+  vi.useRealTimers();
   if (root) {
     render(null, root);
     root.remove();
@@ -162,20 +143,33 @@ describe("a week of 500 entries", () => {
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
 
-    // The next week, not seen yet: "loading", then its data.
+    // The next week, not seen yet, answering quickly: week 48 stays (disabled)
+    // until week 49's data is in, then the cells change once.
+    // The buttons are found before timing: a query of the whole page takes longer than the click.
+    const nextButton = get(el, "next-week");
+    const prevButton = get(el, "prev-week");
     fake.hold();
-    const toNextLoading = await timed(() => get(el, "next-week").click());
+    const toNextClick = await timed(() => nextButton.click());
     expect(get(el, "week-heading").textContent).toBe("Week 49 · 30 Nov – 6 Dec 2026");
+    expect(get<HTMLFieldSetElement>(el, "grid-fieldset").disabled).toBe(true);
+    expect(query(el, `cell-P001-${WEEK_48}`)).not.toBeNull();
     const toNextFill = await timed(async () => {
       fake.release();
       await nextTurn();
     });
     expectCellsFilled(el, week49, WEEK_49);
 
-    // Back to a week whose rows are known: its rows while loading, then its data.
+    // Back to a week whose rows are known, answering slowly: after the hold,
+    // its rows while loading, then its data.
     fake.hold();
-    const backLoading = await timed(() => get(el, "prev-week").click());
-    expect(query(el, `cell-P001-${WEEK_48}`)).not.toBeNull();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const backClick = await timed(() => prevButton.click());
+    expect(query(el, `cell-P001-${WEEK_49}`)).not.toBeNull();
+    const backLoading = await timed(() => {
+      vi.advanceTimersByTime(HOLD_MS);
+    });
+    expect(get<HTMLInputElement>(el, `cell-P001-${WEEK_48}`).value).toBe("");
+    vi.useRealTimers();
     const backFill = await timed(async () => {
       fake.release();
       await nextTurn();
@@ -190,10 +184,11 @@ describe("a week of 500 entries", () => {
           "week of 500 entries (jsdom):",
           `  fill 500 cells, first week      ${ms(fill)}`,
           `  one keystroke, median of ${keystrokes.length}     ${ms(median(keystrokes))} ${typing}`,
-          `  next week: loading render       ${ms(toNextLoading)}`,
-          `  next week: fill                 ${ms(toNextFill)}`,
-          `  back a week: loading render     ${ms(backLoading)}`,
-          `  back a week: fill               ${ms(backFill)}`,
+          `  next week (quick): click        ${ms(toNextClick)}`,
+          `  next week (quick): fill         ${ms(toNextFill)}`,
+          `  back a week (slow): click       ${ms(backClick)}`,
+          `  back a week (slow): loading     ${ms(backLoading)}`,
+          `  back a week (slow): fill        ${ms(backFill)}`,
         ].join("\n"),
       );
     }

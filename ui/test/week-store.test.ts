@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Scope } from "../src/backend/backend";
 import { FakeBackend, makeEntry, PERSONAS } from "../src/backend/fake";
 import { cellKey } from "../src/grid";
-import { WeekStore } from "../src/week-store";
+import { HOLD_MS, WeekStore, type WeekSnapshot } from "../src/week-store";
+import { GatedBackend } from "./gated";
 
 const employee = PERSONAS.employee;
 
@@ -188,5 +189,113 @@ describe("leaving a cell", () => {
     expect(await store.leave(key)).toBe("unchanged");
     expect(fake.calls.filter((c) => c.command === "create_entry")).toHaveLength(1);
     expect(await store.commit(key)).toBe("saved");
+  });
+});
+
+describe("switching weeks", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Week 48 loaded with one entry; every snapshot published from then on is kept. */
+  async function loadedWeek() {
+    const fake = new GatedBackend({
+      user: { ...employee, scopes: [...employee.scopes] },
+      signedIn: true,
+      today: "2026-11-25",
+      entries: [
+        makeEntry({ date: "2026-11-24", project: "Apollo", hours: 3 }),
+        makeEntry({ date: "2026-12-01", project: "Apollo", hours: 5 }),
+      ],
+    });
+    const store = new WeekStore({ backend: fake });
+    store.setScopes([...employee.scopes]);
+    await store.thisWeek();
+    const published: WeekSnapshot[] = [];
+    store.subscribe(() => published.push(store.snapshot));
+    return { fake, store, published };
+  }
+
+  it("keeps the loaded week shown, not editable, until the next one's entries arrive", async () => {
+    const { fake, store, published } = await loadedWeek();
+    const before = store.snapshot.grid!;
+    fake.hold();
+    const switched = store.next();
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-23", switchingTo: "2026-11-30", loaded: true });
+    expect(store.snapshot.load).toBe("loading");
+    expect(store.snapshot.grid?.days).toEqual(before.days);
+    store.snapshot.grid?.rows.forEach((row, i) => expect(row).toBe(before.rows[i]));
+
+    // Nothing typed into the week still shown is taken: the screen is about to change.
+    store.type(cellKey("Apollo", "2026-11-24"), "8");
+    expect(store.snapshot.edits.size).toBe(0);
+    expect(store.addRow("Hermes").ok).toBe(false);
+
+    fake.release();
+    await switched;
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-30", switchingTo: null, loaded: true, load: "ready" });
+    expect(store.snapshot.grid?.rows[0]?.cells[1]?.text).toBe("5");
+    // Straight from one loaded week to the other: never week 49 without its entries.
+    expect(published.filter((snap) => snap.monday === "2026-11-30" && !snap.loaded)).toEqual([]);
+  });
+
+  it("shows the next week as loading once the answer takes longer than the hold", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { fake, store } = await loadedWeek();
+    fake.hold();
+    const switched = store.next();
+    vi.advanceTimersByTime(HOLD_MS - 1);
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-23", switchingTo: "2026-11-30", loaded: true });
+    vi.advanceTimersByTime(1);
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-30", switchingTo: null, loaded: false, load: "loading" });
+    expect(store.snapshot.entries).toEqual([]);
+
+    fake.release();
+    await switched;
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-30", loaded: true, load: "ready" });
+    expect(store.snapshot.grid?.rows[0]?.cells[1]?.text).toBe("5");
+  });
+
+  it("counts the hold from the first of several quick switches, and ends it going back", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { fake, store } = await loadedWeek();
+    fake.hold();
+    void store.next();
+    vi.advanceTimersByTime(HOLD_MS / 2);
+    void store.next();
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-23", switchingTo: "2026-12-07" });
+    vi.advanceTimersByTime(HOLD_MS / 2);
+    expect(store.snapshot).toMatchObject({ monday: "2026-12-07", switchingTo: null, loaded: false });
+
+    fake.release();
+    await vi.waitFor(() => expect(store.snapshot.load).toBe("ready"));
+
+    // Back to the week shown while switching: the switch is over, nothing waits.
+    fake.hold();
+    void store.next();
+    expect(store.snapshot.switchingTo).toBe("2026-12-14");
+    void store.previous();
+    expect(store.snapshot).toMatchObject({ monday: "2026-12-07", switchingTo: null, loaded: true });
+    expect(vi.getTimerCount()).toBe(0);
+    fake.release();
+    await vi.waitFor(() => expect(store.snapshot.load).toBe("ready"));
+    expect(store.snapshot.monday).toBe("2026-12-07");
+  });
+
+  it("forgets a switch under way when someone else signs in", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { fake, store } = await loadedWeek();
+    fake.hold();
+    void store.next();
+    store.reset();
+    expect(store.snapshot).toMatchObject({ monday: null, switchingTo: null, grid: null });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("shows the next week with the error when its entries cannot be loaded", async () => {
+    const { fake, store } = await loadedWeek();
+    fake.failNext("list_entries", { code: "offline", message: "No connection." });
+    await store.next();
+    expect(store.snapshot).toMatchObject({ monday: "2026-11-30", switchingTo: null, loaded: false, load: "error" });
   });
 });

@@ -60,7 +60,11 @@ export function WeekScreen({ store }: { store: WeekStore }) {
   const failed = failedEdits(snap.edits);
   const failedHere = grid ? failed.filter((e) => grid.days.includes(e.date)) : [];
   const loading = snap.load === "loading";
-  const isThisWeek = snap.today !== null && snap.monday === mondayOf(snap.today);
+  // While another week is on its way the last one stays on screen, disabled:
+  // the heading already names the week asked for.
+  const switching = snap.switchingTo !== null;
+  const wanted = snap.switchingTo ?? snap.monday;
+  const isThisWeek = snap.today !== null && wanted === mondayOf(snap.today);
 
   // Until the week's entries are in, a total would be a guess: show a dash.
   const shownTotal = (quarters: number) => (snap.loaded ? formatQuarters(quarters) : "—");
@@ -95,7 +99,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
     <section class="week" aria-labelledby="week-heading">
       <div class="toolbar">
         <h1 id="week-heading" data-testid="week-heading" class="week-heading" ref={headingRef} tabIndex={-1}>
-          {snap.monday ? weekLabel(snap.monday) : "My week"}
+          {wanted ? weekLabel(wanted) : "My week"}
         </h1>
         <div class="week-nav" role="group" aria-label="Choose the week">
           <button
@@ -118,8 +122,8 @@ export function WeekScreen({ store }: { store: WeekStore }) {
             <span>Next</span> <ChevronRight />
           </button>
         </div>
-        <div class="toolbar-status" aria-hidden={!loading}>
-          {loading && (
+        <div class="toolbar-status" aria-hidden={!loading || switching}>
+          {loading && !switching && (
             <span class="loading">
               <Spinner /> Loading…
             </span>
@@ -196,80 +200,88 @@ export function WeekScreen({ store }: { store: WeekStore }) {
 
       {grid && (
         <div class="grid-wrap">
-          <table class="grid" ref={tableRef} aria-busy={loading} aria-describedby="grid-help">
-            <caption>Hours for {snap.monday ? weekLabel(snap.monday) : "this week"}, per project and day</caption>
-            <colgroup>
-              <col class="col-project" />
-              {grid.days.map((d) => (
-                <col key={weekdayIndex(d)} class="col-day" />
-              ))}
-              <col class="col-total" />
-            </colgroup>
-            <thead>
-              <tr>
-                <th scope="col" class="project-head">
-                  Project
-                </th>
-                {grid.days.map((d) => {
-                  const label = shortDayLabel(d);
-                  const today = d === snap.today;
-                  return (
-                    <th
-                      scope="col"
-                      key={weekdayIndex(d)}
-                      class={today ? "day-head today" : "day-head"}
-                      aria-current={today ? "date" : undefined}
-                      abbr={longDayLabel(d)}
-                    >
-                      <span class="day-name">{label.weekday}</span>
-                      <span class="day-date">{label.date}</span>
-                      {today && <span class="today-tag">Today</span>}
-                    </th>
-                  );
-                })}
-                <th scope="col" class="total-head">
-                  Total
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {grid.rows.length === 0 && (
+          {/*
+            Disabling the fieldset disables every input and button of the grid at
+            once, without rendering its 700 cells again: while another week is on
+            its way nothing can be typed into the week still shown. It groups
+            nothing for assistive technology (role none); the table says it is busy.
+          */}
+          <fieldset class="grid-fieldset" role="none" disabled={switching} data-testid="grid-fieldset">
+            <table class="grid" ref={tableRef} aria-busy={loading} aria-describedby="grid-help">
+              <caption>Hours for {snap.monday ? weekLabel(snap.monday) : "this week"}, per project and day</caption>
+              <colgroup>
+                <col class="col-project" />
+                {grid.days.map((d) => (
+                  <col key={weekdayIndex(d)} class="col-day" />
+                ))}
+                <col class="col-total" />
+              </colgroup>
+              <thead>
                 <tr>
-                  <td colSpan={9} class="empty-row">
-                    {snap.loaded
-                      ? `No hours this week yet.${createGate.allowed ? " Add a row below to start." : ""}`
-                      : loading
-                        ? "Loading…"
-                        : "This week is not loaded."}
+                  <th scope="col" class="project-head">
+                    Project
+                  </th>
+                  {grid.days.map((d) => {
+                    const label = shortDayLabel(d);
+                    const today = d === snap.today;
+                    return (
+                      <th
+                        scope="col"
+                        key={weekdayIndex(d)}
+                        class={today ? "day-head today" : "day-head"}
+                        aria-current={today ? "date" : undefined}
+                        abbr={longDayLabel(d)}
+                      >
+                        <span class="day-name">{label.weekday}</span>
+                        <span class="day-date">{label.date}</span>
+                        {today && <span class="today-tag">Today</span>}
+                      </th>
+                    );
+                  })}
+                  <th scope="col" class="total-head">
+                    Total
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {grid.rows.length === 0 && (
+                  <tr>
+                    <td colSpan={9} class="empty-row">
+                      {snap.loaded
+                        ? `No hours this week yet.${createGate.allowed ? " Add a row below to start." : ""}`
+                        : loading
+                          ? "Loading…"
+                          : "This week is not loaded."}
+                    </td>
+                  </tr>
+                )}
+                {grid.rows.map((row, r) => (
+                  <RowView
+                    key={row.project}
+                    row={row}
+                    loaded={snap.loaded}
+                    rowIndex={r}
+                    rowCount={grid.rows.length}
+                    store={store}
+                    focusCell={focusCell}
+                  />
+                ))}
+              </tbody>
+              <tfoot>
+                <tr>
+                  <th scope="row">Total</th>
+                  {grid.days.map((d, i) => (
+                    <td key={weekdayIndex(d)} class="num total" data-testid={`total-${d}`}>
+                      {shownTotal(grid.dayTotals[i] ?? 0)}
+                    </td>
+                  ))}
+                  <td class="num total week-total" data-testid="total-week">
+                    {shownTotal(grid.weekTotal)}
                   </td>
                 </tr>
-              )}
-              {grid.rows.map((row, r) => (
-                <RowView
-                  key={row.project}
-                  row={row}
-                  loaded={snap.loaded}
-                  rowIndex={r}
-                  rowCount={grid.rows.length}
-                  store={store}
-                  focusCell={focusCell}
-                />
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row">Total</th>
-                {grid.days.map((d, i) => (
-                  <td key={weekdayIndex(d)} class="num total" data-testid={`total-${d}`}>
-                    {shownTotal(grid.dayTotals[i] ?? 0)}
-                  </td>
-                ))}
-                <td class="num total week-total" data-testid="total-week">
-                  {shownTotal(grid.weekTotal)}
-                </td>
-              </tr>
-            </tfoot>
-          </table>
+              </tfoot>
+            </table>
+          </fieldset>
           <p id="grid-help" class="grid-help muted">
             Hours as decimals in quarter hours (7.5 is 7 h 30 min; .25, .5, .75). Arrow keys move between cells, Enter
             saves and moves down, Escape undoes the change to a cell; clearing a cell deletes its entry.
@@ -286,7 +298,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
           placeholder="Project name"
           autoComplete="off"
           value={newProject}
-          disabled={!createGate.allowed || !grid}
+          disabled={!createGate.allowed || !grid || switching}
           aria-invalid={newProjectError ? true : undefined}
           aria-describedby={
             [newProjectError ? "new-project-error" : "", createGate.allowed ? "" : NEED_CREATE_ID]
@@ -301,7 +313,7 @@ export function WeekScreen({ store }: { store: WeekStore }) {
         <button
           type="submit"
           data-testid="add-row"
-          disabled={!createGate.allowed || !grid}
+          disabled={!createGate.allowed || !grid || switching}
           aria-describedby={createGate.allowed ? undefined : NEED_CREATE_ID}
         >
           Add a row
