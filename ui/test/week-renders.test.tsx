@@ -8,6 +8,9 @@
  * by their props: names do not survive bundling). A prop that changes on
  * every render (a fresh callback or object) or grid data rebuilt as new objects
  * makes every row render again, and these tests fail.
+ *
+ * What a cell renders is kept small as well, as a big week creates it hundreds
+ * of times: its elements are listed.
  */
 import type { FunctionComponent } from "preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -97,6 +100,20 @@ describe("the week grid", () => {
     expect(fake.entries.some((e) => e.project === "Hermes" && e.date === "2026-11-26" && e.hours === 2.5)).toBe(true);
     expect(new Set(rowsRendered())).toEqual(new Set(["Hermes"]));
     expect(new Set(cellsRendered())).toEqual(new Set(["2026-11-26|Hermes"]));
+  });
+
+  it("keeps a cell's markup small: a week of 500 entries creates thousands of cells' elements", async () => {
+    const { root } = await bigEnoughWeek();
+    const elements = (testId: string) => {
+      const td = get(root, testId).closest("td")!;
+      return [td, ...td.querySelectorAll("*")].map((el) => el.tagName.toLowerCase());
+    };
+    // Filled and pending: the input, its delete button and the status badge; icons come from the stylesheet.
+    expect(elements("cell-Apollo-2026-11-23")).toEqual(["td", "div", "input", "button", "div", "span"]);
+    expect(get(root, "status-Apollo-2026-11-23").textContent).toBe("Pending");
+    expect(get(root, "delete-Apollo-2026-11-23").getAttribute("aria-label")).toBe("Delete Apollo, Monday 23 November");
+    // Empty: no status line.
+    expect(elements("cell-Apollo-2026-11-26")).toEqual(["td", "div", "input"]);
   });
 
   it("updates a row's cells in place in another week, as they are keyed by weekday", async () => {

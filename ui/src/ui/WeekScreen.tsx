@@ -415,9 +415,12 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
         : null;
   const failure = failed && edit?.error ? describeError(edit.error) : null;
   const lockedByScope = cell.lock === missingText("create:timesheets");
+  // Most cells have nothing to say below the input: they get no status line
+  // (the stylesheet keeps its room, so rows keep one height).
+  const hasMeta = cell.status !== null || saving || failed || cell.multiple;
 
   const describedBy = [
-    cell.status || saving || failed || cell.multiple ? statusId : "",
+    hasMeta ? statusId : "",
     problem ? problemId : "",
     cell.lock ? (lockedByScope ? NEED_CREATE_ID : lockId) : "",
   ]
@@ -490,9 +493,10 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
           onKeyDown={onKeyDown}
         />
         {cell.remove.state !== "hidden" && (
+          // Its cross is drawn by the stylesheet (the glyph class): no SVG to create per cell.
           <button
             type="button"
-            class="icon-button cell-delete"
+            class="icon-button cell-delete glyph"
             data-testid={deleteTestId}
             aria-label={`Delete ${label}`}
             title={cell.remove.state === "disabled" ? cell.remove.reason : `Delete ${label}`}
@@ -503,43 +507,43 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
                 : undefined
             }
             onClick={() => actThenFocusCell(() => store.remove(cell.key))}
-          >
-            <CrossIcon />
-          </button>
+          />
         )}
       </div>
-      <div class="cell-meta" id={statusId}>
-        {cell.status && (
-          <StatusBadge status={cell.status} compact={saving || failed} testId={`status-${project}-${date}`} />
-        )}
-        {saving && (
-          <span class="saving">
-            <Spinner /> Saving…
-          </span>
-        )}
-        {failed && (
-          <>
-            <span class="unsaved">
-              <WarningIcon /> Unsaved
+      {hasMeta && (
+        <div class="cell-meta" id={statusId}>
+          {cell.status && (
+            <StatusBadge status={cell.status} compact={saving || failed} testId={`status-${project}-${date}`} />
+          )}
+          {saving && (
+            <span class="saving">
+              <Spinner /> Saving…
             </span>
-            <span class="sr-only">{`: ${failure ?? "not confirmed"}.`}</span>
-            <button
-              type="button"
-              class="link-button"
-              data-testid={`retry-${project}-${date}`}
-              aria-label={`Retry saving ${label}`}
-              onClick={() => actThenFocusCell(() => store.commit(cell.key))}
-            >
-              <RetryIcon /> Retry
-            </button>
-          </>
-        )}
-        {cell.multiple && (
-          <span class="multi-note" title={cell.lock ?? undefined}>
-            {cell.entries.length} entries<span class="sr-only">{`, ${hoursPhrase(cell.savedQuarters)} in all`}</span>
-          </span>
-        )}
-      </div>
+          )}
+          {failed && (
+            <>
+              <span class="unsaved">
+                <WarningIcon /> Unsaved
+              </span>
+              <span class="sr-only">{`: ${failure ?? "not confirmed"}.`}</span>
+              <button
+                type="button"
+                class="link-button"
+                data-testid={`retry-${project}-${date}`}
+                aria-label={`Retry saving ${label}`}
+                onClick={() => actThenFocusCell(() => store.commit(cell.key))}
+              >
+                <RetryIcon /> Retry
+              </button>
+            </>
+          )}
+          {cell.multiple && (
+            <span class="multi-note" title={cell.lock ?? undefined}>
+              {cell.entries.length} entries<span class="sr-only">{`, ${hoursPhrase(cell.savedQuarters)} in all`}</span>
+            </span>
+          )}
+        </div>
+      )}
       {problem && (
         <div class="cell-problem" id={problemId}>
           {problem}

@@ -1,4 +1,8 @@
-/** Small inline icons; decorative (aria-hidden), always next to words. */
+/**
+ * Small inline icons; decorative (aria-hidden), always next to words or labels.
+ * The ones the week grid repeats in every cell (a status, the delete cross) are
+ * drawn by the stylesheet instead (`.glyph` in styles.css), with the same shapes.
+ */
 import type { JSX } from "preact";
 
 type IconProps = { class?: string };

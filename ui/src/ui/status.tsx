@@ -1,5 +1,4 @@
 import type { Status } from "../backend/backend";
-import { CheckIcon, ClockIcon, CrossIcon } from "./icons";
 
 const WORDS: Record<Status | "mixed", { word: string; title: string }> = {
   pending: { word: "Pending", title: "Pending: waiting for a manager's approval" },
@@ -8,7 +7,14 @@ const WORDS: Record<Status | "mixed", { word: string; title: string }> = {
   mixed: { word: "Mixed", title: "Several entries with different statuses" },
 };
 
-/** A status as an icon and a word (the word only for screen readers when `compact`), never colour alone. */
+/**
+ * A status as an icon and a word (the word only for screen readers when
+ * `compact`), never colour alone.
+ *
+ * The icon is drawn by the stylesheet (`.badge-<status>::before`), not inline
+ * SVG: a week grid shows hundreds of badges, and each inline icon was three
+ * more elements to create. It is decorative, as the word says the same.
+ */
 export function StatusBadge({
   status,
   testId,
@@ -21,13 +27,12 @@ export function StatusBadge({
   const { word, title } = WORDS[status];
   return (
     <span
-      class={`badge badge-${status}${compact ? " badge-compact" : ""}`}
+      class={`badge glyph badge-${status}${compact ? " badge-compact" : ""}`}
       title={title}
       data-testid={testId}
       data-status={status}
     >
-      {status === "approved" ? <CheckIcon /> : status === "rejected" ? <CrossIcon /> : <ClockIcon />}
-      <span class={compact ? "sr-only" : undefined}>{word}</span>
+      {compact ? <span class="sr-only">{word}</span> : word}
     </span>
   );
 }
