@@ -374,6 +374,27 @@ mod tests {
         }
     }
 
+    /// SQLite is built without its allocation statistics (see the workspace's
+    /// cargo configuration): with them, every value of every row took one
+    /// process-wide mutex, and concurrent lists spent their time waiting on it.
+    #[tokio::test]
+    async fn sqlite_counts_no_allocations() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, None).await.unwrap();
+        let Db::Sqlite(pool) = &store.pool else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite was built with memory statistics: {options:?}"
+        );
+    }
+
     #[test]
     fn sqlite_urls_get_create_mode() {
         assert_eq!(sqlite_url("sqlite://a.db"), "sqlite://a.db?mode=rwc");
