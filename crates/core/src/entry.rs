@@ -5,6 +5,7 @@
 //! field is wrong instead of failing on the first type mismatch.
 
 use crate::hours::Hours;
+use crate::rfc3339;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +55,7 @@ pub struct Entry {
     pub owner_name: String,
     /// The day worked.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    #[serde(serialize_with = "rfc3339::date")]
     pub date: NaiveDate,
     /// What the time was spent on.
     pub project: String,
@@ -67,10 +69,13 @@ pub struct Entry {
     /// The subject of the manager who decided, once decided.
     pub decided_by: Option<String>,
     /// When it was decided.
+    #[serde(serialize_with = "rfc3339::optional_time")]
     pub decided_at: Option<DateTime<Utc>>,
     /// When it was created.
+    #[serde(serialize_with = "rfc3339::time")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "rfc3339::time")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -7,7 +7,8 @@
 //! - [`person`]: a person's verified name and email, and the ID token that proves them;
 //! - [`hours`]: hours in quarter-hour steps, the only unit the grid and the API accept;
 //! - [`week`]: ISO weeks (Monday first), the span the grid shows;
-//! - [`validation`]: the row rules, each failure naming its field.
+//! - [`validation`]: the row rules, each failure naming its field;
+//! - [`rfc3339`]: dates and times written as the API writes them, quickly.
 //!
 //! It never does I/O: no network, no database, no clock except where a caller passes one in.
 #![deny(missing_docs)]
@@ -15,6 +16,7 @@
 pub mod entry;
 pub mod hours;
 pub mod person;
+pub mod rfc3339;
 pub mod scope;
 pub mod validation;
 pub mod week;
