@@ -218,6 +218,11 @@ impl Desktop {
         })
     }
 
+    /// The app binary this desktop launches, to find its process.
+    pub fn app_binary(&self) -> &Path {
+        &self.programs.app
+    }
+
     /// The test's keyring service (`TIMESHEETS_KEYRING_SERVICE` of its app).
     pub fn keyring_service(&self) -> &str {
         &self.keyring_service
@@ -839,6 +844,16 @@ impl App {
     /// Runs `script` in the page (for checks a `data-testid` cannot express).
     pub async fn execute(&self, script: &str) -> Result<serde_json::Value> {
         Ok(self.client()?.execute(script, vec![]).await?)
+    }
+
+    /// Runs `script` in the page with `args`; answers what the script passes to
+    /// its last argument, a callback (for what takes frames, such as a timing).
+    pub async fn execute_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        Ok(self.client()?.execute_async(script, args).await?)
     }
 
     /// Ends the WebDriver session (which ends the app), then tauri-driver.
