@@ -68,7 +68,8 @@ pub struct Programs {
 
 impl Programs {
     /// Finds the programs: the app and the server in the target directory that
-    /// holds `test_browser` (see [`crate::test_browser`]), tauri-driver on `PATH` or
+    /// holds `test_browser` (see [`crate::test_browser`]) unless
+    /// `TIMESHEETS_TEST_APP` names another app binary, tauri-driver on `PATH` or
     /// in cargo's `bin`.
     pub fn find(test_browser: &Path) -> Result<Self> {
         let bin_dir = test_browser
@@ -104,8 +105,15 @@ impl Programs {
         if on_path("WebKitWebDriver").is_none() {
             bail!("WebKitWebDriver is not on PATH: install the Debian package webkit2gtk-driver");
         }
+        // Another build of the app may stand in, for measurements of a release
+        // build; its sign-in cannot be scripted (only debug builds honour the test
+        // browser), so only what needs no sign-in can drive it.
+        let app = match std::env::var_os("TIMESHEETS_TEST_APP").filter(|p| !p.is_empty()) {
+            Some(path) => PathBuf::from(path),
+            None => built("timesheets", "timesheets-desktop")?,
+        };
         Ok(Programs {
-            app: built("timesheets", "timesheets-desktop")?,
+            app,
             server: built("timesheets-server", "timesheets-server")?,
             test_browser: test_browser.to_path_buf(),
             tauri_driver,
