@@ -1,6 +1,7 @@
 /** Helpers for the DOM tests: mount the app on a fake backend, find, type, press, wait. */
 import { render, type ComponentChild } from "preact";
 import { act } from "preact/test-utils";
+import { onTestFinished } from "vitest";
 import { FakeBackend, PERSONAS, type FakeOptions, type PersonaName } from "../src/backend/fake";
 import { App } from "../src/ui/App";
 
@@ -19,6 +20,19 @@ export async function mount(ui: ComponentChild): Promise<HTMLElement> {
   return root;
 }
 
+/** Takes down what `mount` rendered into `root`. */
+export function unmount(root: HTMLElement): void {
+  render(null, root);
+  root.remove();
+}
+
+/** `mount`, taken down again when the running test finishes. */
+export async function mountForTest(ui: ComponentChild): Promise<HTMLElement> {
+  const root = await mount(ui);
+  onTestFinished(() => unmount(root));
+  return root;
+}
+
 /** The app, signed in as `persona` on 25 Nov 2026 (week 48), on a fake backend. */
 export async function mountApp(persona: PersonaName, options: FakeOptions = {}): Promise<Mounted> {
   const user = PERSONAS[persona];
@@ -32,10 +46,7 @@ export async function mountApp(persona: PersonaName, options: FakeOptions = {}):
   return {
     root,
     fake,
-    unmount: () => {
-      render(null, root);
-      root.remove();
-    },
+    unmount: () => unmount(root),
   };
 }
 

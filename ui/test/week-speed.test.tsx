@@ -11,7 +11,6 @@
  * always checked.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { render } from "preact";
 import { act } from "preact/test-utils";
 import { PERSONAS } from "../src/backend/fake";
 import type { Entry } from "../src/backend/backend";
@@ -19,7 +18,7 @@ import { formatQuarters, toQuarters } from "../src/hours";
 import { App } from "../src/ui/App";
 import { addDays } from "../src/week";
 import { HOLD_MS } from "../src/week-store";
-import { focus, get, mount, query, waitFor } from "./dom";
+import { focus, get, mountForTest, query, waitFor } from "./dom";
 import { GatedBackend } from "./gated";
 
 const PROJECTS = Array.from({ length: 100 }, (_, i) => `P${String(i + 1).padStart(3, "0")}`);
@@ -62,14 +61,8 @@ async function timed(run: () => void | Promise<void>): Promise<number> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-let root: HTMLElement | null = null;
 afterEach(() => {
   vi.useRealTimers();
-  if (root) {
-    render(null, root);
-    root.remove();
-    root = null;
-  }
 });
 
 /**
@@ -101,8 +94,7 @@ describe("a week of 500 entries", () => {
       entries: [...week48, ...week49],
     });
     fake.hold();
-    root = await mount(<App backend={fake} />);
-    const el = root;
+    const el = await mountForTest(<App backend={fake} />);
     await waitFor(() => fake.asked > 0, "the week asked for");
     await waitFor(() => query(el, "week-heading")?.textContent?.startsWith("Week 48"), "week 48 shown");
 

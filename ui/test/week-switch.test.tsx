@@ -8,23 +8,16 @@
  * The hold's timer is faked, so "quick" and "slow" do not depend on how busy
  * the machine is.
  */
-import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { makeEntry, PERSONAS } from "../src/backend/fake";
 import { App } from "../src/ui/App";
 import { HOLD_MS } from "../src/week-store";
-import { get, mount, query, waitFor } from "./dom";
+import { get, mountForTest, query, waitFor } from "./dom";
 import { GatedBackend } from "./gated";
 
-let root: HTMLElement | null = null;
 afterEach(() => {
   vi.useRealTimers();
-  if (root) {
-    render(null, root);
-    root.remove();
-    root = null;
-  }
 });
 
 /** Week 48 loaded, with Apollo's hours on Tuesday; week 49 has Apollo and Hermes. */
@@ -41,8 +34,7 @@ async function week48() {
       makeEntry({ ...own, date: "2026-12-02", project: "Hermes", hours: 2 }),
     ],
   });
-  root = await mount(<App backend={fake} />);
-  const el = root;
+  const el = await mountForTest(<App backend={fake} />);
   await waitFor(() => query<HTMLInputElement>(el, "cell-Apollo-2026-11-24")?.value === "6", "week 48 loaded");
   await waitFor(() => !el.querySelector('[aria-busy="true"]'), "done loading");
   return { el, fake };

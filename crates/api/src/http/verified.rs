@@ -51,14 +51,14 @@ impl VerifiedTokens {
     /// The caller of `token` when it was verified before and would pass now.
     pub(crate) fn get(&self, token: &str, now: u64, jwks: &Jwks) -> Option<Caller> {
         let digest = Self::digest(token);
-        let usable = self.cache.get(&digest).filter(|verified| {
-            now <= verified.valid_until && jwks.holds(&verified.kid, &verified.key)
-        });
-        if usable.is_none() {
+        if let Some(verified) = self.cache.get(&digest) {
+            if now <= verified.valid_until && jwks.holds(&verified.kid, &verified.key) {
+                return Some(verified.caller.clone());
+            }
             self.cache.remove(&digest);
-            self.misses.fetch_add(1, Ordering::Relaxed);
         }
-        usable.map(|verified| verified.caller.clone())
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        None
     }
 
     /// How many tokens had to be checked in full since start.

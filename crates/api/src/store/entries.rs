@@ -601,7 +601,7 @@ mod tests {
         let store = Store::connect(&url, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let super::super::Db::Sqlite(pool) = &store.pool else {
+        let crate::store::Db::Sqlite(pool) = &store.pool else {
             panic!("a SQLite URL opens SQLite")
         };
         for sql in [OWN_ENTRIES, AWAITING] {

@@ -230,8 +230,8 @@ impl Store {
                     // costs an fsync of the log per commit.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    // A week's rows cross from SQLite's thread in one go rather
-                    // than 50 at a time.
+                    // Room for a whole week's rows in the channel from SQLite's
+                    // thread, so it never waits for this side to take each one.
                     .row_buffer_size(1024);
                 if let Some(max_bytes) = max_bytes {
                     // Set on every connection: SQLite does not keep this setting.
