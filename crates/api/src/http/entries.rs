@@ -3,6 +3,7 @@
 use super::auth::{Create, Delete, Read, Scoped};
 use super::extract::{EntryId, IdempotencyKey, Json, Query};
 use super::ApiContext;
+use crate::store::CreateEntry;
 use crate::Error;
 use axum::extract::State;
 use axum::http::header::LOCATION;
@@ -99,7 +100,12 @@ pub(crate) async fn create(
     let entry = body.validate()?;
     let created = ctx
         .store
-        .create(&caller.sub, &caller.name, entry, key.as_deref())
+        .create(CreateEntry {
+            owner: caller.sub.clone(),
+            owner_name: caller.name.clone(),
+            entry,
+            idempotency_key: key,
+        })
         .await?
         .into_entry();
     let location = format!("/v1/entries/{}", created.id);

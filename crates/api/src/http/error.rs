@@ -79,6 +79,9 @@ pub enum Error {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A SQLite read failed.
+    #[error("database: {0}")]
+    SqliteRead(#[from] rusqlite::Error),
     /// The migrations failed.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -142,6 +145,7 @@ impl Error {
             Error::Config(_)
             | Error::Unreachable(_)
             | Error::Database(_)
+            | Error::SqliteRead(_)
             | Error::Migrate(_)
             | Error::Io(_)
             | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -186,6 +190,7 @@ impl Error {
             Error::Config(_)
             | Error::Unreachable(_)
             | Error::Database(_)
+            | Error::SqliteRead(_)
             | Error::Migrate(_)
             | Error::Io(_)
             | Error::Internal(_) => ("internal", "something went wrong on our side".into()),

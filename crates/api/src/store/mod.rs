@@ -31,9 +31,14 @@ macro_rules! on {
 }
 
 mod entries;
+mod group_commit;
 mod people;
+mod sqlite_reads;
+
+pub(crate) use entries::CreateEntry;
 
 use crate::Error;
+use sqlite_reads::SqliteReads;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -79,8 +84,16 @@ impl Backend {
     }
 }
 
+/// A SQLite file, and its two ways in: sqlx's pool for the writes and the
+/// migrations, and the readers that take a whole list at once.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteFile {
+    pool: SqlitePool,
+    reads: SqliteReads,
+}
+
 /// The pool of the database in use.
-type Pool = Db<SqlitePool, PgPool>;
+type Pool = Db<SqliteFile, PgPool>;
 /// A connection taken from the pool, for a transaction.
 type Conn = Db<PoolConnection<Sqlite>, PoolConnection<Postgres>>;
 
@@ -94,6 +107,8 @@ pub(crate) struct Store {
     sqlite_writer: Arc<Mutex<()>>,
     /// When expired idempotency keys were last swept, in Unix seconds.
     last_sweep: Arc<AtomicI64>,
+    /// SQLite's creates waiting to be committed together.
+    creates: Arc<group_commit::CreateQueue>,
 }
 
 /// A transaction that may write, holding whatever lock keeps it apart from other
@@ -202,6 +217,24 @@ fn create_sqlite_dir(url: &str) -> Result<(), Error> {
     }
 }
 
+/// The file behind a SQLite pool, as SQLite resolved it. The lists' readers open
+/// it too, so it must be a file: an in-memory database is not shared between
+/// connections, and each would see an empty database of its own.
+async fn sqlite_file(pool: &SqlitePool) -> Result<std::path::PathBuf, Error> {
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(pool)
+            .await?;
+    if file.is_empty() {
+        return Err(Error::Config(
+            "the SQLite database must be a file; an in-memory database is not shared \
+             between connections"
+                .into(),
+        ));
+    }
+    Ok(file.into())
+}
+
 /// SQLite's page size, which this database never changes.
 const SQLITE_PAGE_BYTES: u64 = 4096;
 
@@ -245,7 +278,8 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-                Db::Sqlite(pool)
+                let reads = SqliteReads::open(&sqlite_file(&pool).await?)?;
+                Db::Sqlite(SqliteFile { pool, reads })
             }
             Backend::Postgres => {
                 let pool = match PgPoolOptions::new()
@@ -268,13 +302,14 @@ impl Store {
             pool,
             sqlite_writer: Arc::new(Mutex::new(())),
             last_sweep: Arc::new(AtomicI64::new(0)),
+            creates: Arc::default(),
         })
     }
 
     /// The pool, to run a read on.
     fn db(&self) -> Db<&SqlitePool, &PgPool> {
         match &self.pool {
-            Db::Sqlite(pool) => Db::Sqlite(pool),
+            Db::Sqlite(file) => Db::Sqlite(&file.pool),
             Db::Postgres(pool) => Db::Postgres(pool),
         }
     }
@@ -288,20 +323,28 @@ impl Store {
     /// lock up front (a deferred transaction that reads first and writes later can
     /// fail with SQLITE_BUSY instead of waiting).
     pub(crate) async fn begin_write(&self, owner: Option<&str>) -> Result<WriteTx, Error> {
+        let writer = match &self.pool {
+            Db::Sqlite(_) => Some(Arc::clone(&self.sqlite_writer).lock_owned().await),
+            Db::Postgres(_) => None,
+        };
+        self.begin_holding(writer, owner).await
+    }
+
+    /// [`Self::begin_write`] for a caller that holds SQLite's writer lock already.
+    async fn begin_holding(
+        &self,
+        writer: Option<OwnedMutexGuard<()>>,
+        owner: Option<&str>,
+    ) -> Result<WriteTx, Error> {
         // Owned before BEGIN runs: if this request is cancelled mid-BEGIN, or the
         // BEGIN fails after all, dropping `w` rolls back whatever was begun.
-        let mut w = match &self.pool {
-            Db::Sqlite(pool) => {
-                let writer = Arc::clone(&self.sqlite_writer).lock_owned().await;
-                WriteTx {
-                    conn: Some(Db::Sqlite(pool.acquire().await?)),
-                    writer: Some(writer),
-                }
-            }
-            Db::Postgres(pool) => WriteTx {
-                conn: Some(Db::Postgres(pool.acquire().await?)),
-                writer: None,
-            },
+        let conn = match &self.pool {
+            Db::Sqlite(file) => Db::Sqlite(file.pool.acquire().await?),
+            Db::Postgres(pool) => Db::Postgres(pool.acquire().await?),
+        };
+        let mut w = WriteTx {
+            conn: Some(conn),
+            writer,
         };
         match w.db()? {
             Db::Sqlite(conn) => conn.execute("BEGIN IMMEDIATE").await.map(drop)?,
@@ -356,10 +399,10 @@ mod tests {
         let mut held = Vec::new();
         for _ in 0..3 {
             // Held, so each round is another connection.
-            let Db::Sqlite(pool) = &store.pool else {
+            let Db::Sqlite(file) = &store.pool else {
                 panic!("a SQLite URL opens SQLite")
             };
-            let mut conn = pool.acquire().await.unwrap();
+            let mut conn = file.pool.acquire().await.unwrap();
             let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(&mut *conn)
                 .await
@@ -382,17 +425,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::connect(&url, None).await.unwrap();
-        let Db::Sqlite(pool) = &store.pool else {
+        let Db::Sqlite(file) = &store.pool else {
             panic!("a SQLite URL opens SQLite")
         };
         let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
-            .fetch_all(pool)
+            .fetch_all(&file.pool)
             .await
             .unwrap();
         assert!(
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "SQLite was built with memory statistics: {options:?}"
         );
+    }
+
+    /// An in-memory database would be one database per connection, so the lists
+    /// would read an empty one: it is refused at start, saying why.
+    #[tokio::test]
+    async fn sqlite_in_memory_is_refused() {
+        match Store::connect("sqlite::memory:", None).await {
+            Err(Error::Config(why)) => assert!(why.contains("must be a file"), "{why}"),
+            Err(other) => panic!("refused for another reason: {other}"),
+            Ok(_) => panic!("an in-memory database was accepted"),
+        }
     }
 
     #[test]
