@@ -4,6 +4,7 @@ use super::auth::{Approve, Scoped};
 use super::entries::checked_range;
 use super::extract::{EntryId, Json, Query};
 use super::ApiContext;
+use crate::store::EntryListJson;
 use crate::Error;
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -46,14 +47,13 @@ pub(crate) async fn list(
     State(ctx): State<ApiContext>,
     caller: Scoped<Approve>,
     Query(range): Query<OptionalRange>,
-) -> Result<Json<EntryList>, Error> {
+) -> Result<EntryListJson, Error> {
     let from = range.from.as_deref().map(|d| date("from", d)).transpose()?;
     let to = range.to.as_deref().map(|d| date("to", d)).transpose()?;
     if let (Some(from), Some(to)) = (from, to) {
         checked_range(from, to)?;
     }
-    let entries = ctx.store.awaiting_decision(&caller.sub, from, to).await?;
-    Ok(Json(EntryList { entries }))
+    ctx.store.awaiting_decision(&caller.sub, from, to).await
 }
 
 /// Approve or reject someone else's pending entry.

@@ -3,7 +3,7 @@
 use super::auth::{Create, Delete, Read, Scoped};
 use super::extract::{EntryId, IdempotencyKey, Json, Query};
 use super::ApiContext;
-use crate::store::CreateEntry;
+use crate::store::{CreateEntry, EntryListJson};
 use crate::Error;
 use axum::extract::State;
 use axum::http::header::LOCATION;
@@ -67,12 +67,11 @@ pub(crate) async fn list(
     State(ctx): State<ApiContext>,
     caller: Scoped<Read>,
     Query(range): Query<Range>,
-) -> Result<Json<EntryList>, Error> {
+) -> Result<EntryListJson, Error> {
     let from = date("from", &range.from)?;
     let to = date("to", &range.to)?;
     checked_range(from, to)?;
-    let entries = ctx.store.own_entries(&caller.sub, from, to).await?;
-    Ok(Json(EntryList { entries }))
+    ctx.store.own_entries(&caller.sub, from, to).await
 }
 
 /// Create an entry for the caller, pending approval.

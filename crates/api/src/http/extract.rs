@@ -96,6 +96,17 @@ where
     }
 }
 
+/// A list that the store serialised where it read it.
+impl IntoResponse for crate::store::EntryListJson {
+    fn into_response(self) -> Response {
+        (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {

@@ -124,9 +124,38 @@ impl<S: AsRef<str> + Into<String>> TryFrom<Columns<S>> for Entry {
     }
 }
 
-/// Entries as read, checked.
-fn entries(rows: Vec<EntryRow>) -> Result<Vec<Entry>, Error> {
-    rows.into_iter().map(Entry::try_from).collect()
+/// An [`EntryList`](timesheets_core::EntryList) in JSON, as the API answers it.
+/// The lists are serialised where they are read (see [`super::sqlite_reads`]).
+#[derive(Debug)]
+pub(crate) struct EntryListJson(pub(crate) Vec<u8>);
+
+/// Writes an `EntryList` one entry at a time, exactly as serde would write the
+/// whole list (a test holds it to that), without holding every entry at once.
+pub(super) struct EntryListWriter {
+    json: Vec<u8>,
+    empty: bool,
+}
+
+impl EntryListWriter {
+    pub(super) fn new() -> Self {
+        Self {
+            json: b"{\"entries\":[".to_vec(),
+            empty: true,
+        }
+    }
+
+    pub(super) fn push(&mut self, entry: &Entry) -> Result<(), Error> {
+        if !std::mem::take(&mut self.empty) {
+            self.json.push(b',');
+        }
+        serde_json::to_writer(&mut self.json, entry)
+            .map_err(|e| Error::Internal(format!("an entry does not serialize: {e}")))
+    }
+
+    pub(super) fn finish(mut self) -> EntryListJson {
+        self.json.extend_from_slice(b"]}");
+        EntryListJson(self.json)
+    }
 }
 
 /// Why an entry is on record as it is, for the audit trail.
@@ -195,44 +224,55 @@ fn request_hash(entry: &ValidEntry) -> String {
 }
 
 impl Store {
-    /// `owner`'s entries from `from` to `to` inclusive, by date then project.
+    /// `owner`'s entries from `from` to `to` inclusive, by date then project, as
+    /// the API's list.
     pub(crate) async fn own_entries(
         &self,
         owner: &str,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<Entry>, Error> {
+    ) -> Result<EntryListJson, Error> {
         let params = [owner.to_owned(), date_text(from), date_text(to)];
-        self.entries(OWN_ENTRIES, params).await
+        self.entries_json(OWN_ENTRIES, params).await
     }
 
-    /// Everyone else's pending entries, optionally within dates, by owner then date.
+    /// Everyone else's pending entries, optionally within dates, by owner then
+    /// date, as the API's list.
     pub(crate) async fn awaiting_decision(
         &self,
         decider: &str,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> Result<Vec<Entry>, Error> {
+    ) -> Result<EntryListJson, Error> {
         let from = from.map_or_else(|| "0000-01-01".to_owned(), date_text);
         let to = to.map_or_else(|| "9999-12-31".to_owned(), date_text);
-        self.entries(AWAITING, [decider.to_owned(), from, to]).await
+        self.entries_json(AWAITING, [decider.to_owned(), from, to])
+            .await
     }
 
-    /// The entries `sql` selects with `params`, in its order: on SQLite through
-    /// the readers that take a whole list in one go, on PostgreSQL through sqlx
-    /// (whose rows arrive in one stream already).
-    async fn entries(&self, sql: &'static str, params: [String; 3]) -> Result<Vec<Entry>, Error> {
+    /// The entries `sql` selects with `params`, in its order, as JSON: on SQLite
+    /// through the readers that take a whole list in one go, on PostgreSQL
+    /// through sqlx (whose rows arrive in one stream already).
+    async fn entries_json(
+        &self,
+        sql: &'static str,
+        params: [String; 3],
+    ) -> Result<EntryListJson, Error> {
         match &self.pool {
-            Db::Sqlite(file) => file.reads.entries(sql, params).await,
+            Db::Sqlite(file) => file.reads.entries_json(sql, params).await,
             Db::Postgres(pool) => {
                 let [a, b, c] = params;
-                let rows = sqlx::query_as(sql)
+                let rows: Vec<EntryRow> = sqlx::query_as(sql)
                     .bind(a)
                     .bind(b)
                     .bind(c)
                     .fetch_all(pool)
                     .await?;
-                entries(rows)
+                let mut list = EntryListWriter::new();
+                for row in rows {
+                    list.push(&Entry::try_from(row)?)?;
+                }
+                Ok(list.finish())
             }
         }
     }
@@ -687,6 +727,61 @@ mod tests {
             assert!(
                 !steps.iter().any(|step| step.contains("TEMP B-TREE")),
                 "{sql} sorts: {steps:?}"
+            );
+        }
+    }
+
+    /// The list written entry by entry is exactly what serde writes for the
+    /// whole list, escapes and all, for entries decided and not.
+    #[tokio::test]
+    async fn lists_are_written_as_serde_writes_them() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+        let mut ids = Vec::new();
+        for (i, notes) in ["", "a \"quote\", a \\ and\na line", "Zürich → 東京 \u{7}"]
+            .into_iter()
+            .enumerate()
+        {
+            let created = store
+                .create(CreateEntry {
+                    owner: "alice".into(),
+                    owner_name: "Alice \"A\"".into(),
+                    entry: ValidEntry {
+                        date: monday + chrono::Days::new(i as u64),
+                        project: format!("Project {i}"),
+                        notes: notes.into(),
+                        hours: Hours::from_quarters(30),
+                    },
+                    idempotency_key: None,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_entry();
+            ids.push(created);
+        }
+        let first = &ids[0];
+        store
+            .decide("bob", &first.id, Decision::Approve, first.updated_at)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for json in [
+            store
+                .own_entries("alice", monday, monday + chrono::Days::new(6))
+                .await,
+            store.awaiting_decision("bob", None, None).await,
+        ] {
+            let json = json.unwrap_or_else(|e| panic!("{e}")).0;
+            let list: timesheets_core::EntryList =
+                serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!list.entries.is_empty());
+            let serde = serde_json::to_vec(&list).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                String::from_utf8_lossy(&json),
+                String::from_utf8_lossy(&serde)
             );
         }
     }

@@ -141,3 +141,124 @@ impl Store {
         Ok(Created::New(created))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+    use chrono::NaiveDate;
+    use timesheets_core::validation::ValidEntry;
+    use timesheets_core::Hours;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        Store::connect(&url, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn create(project: &str, quarters: u16) -> CreateEntry {
+        CreateEntry {
+            owner: "alice".into(),
+            owner_name: "Alice".into(),
+            entry: ValidEntry {
+                date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
+                project: project.into(),
+                notes: String::new(),
+                hours: Hours::from_quarters(quarters),
+            },
+            idempotency_key: None,
+        }
+    }
+
+    /// Sends `creates` while the writer lock is held, so that they all wait and
+    /// go as one group once it is released; their answers, in order.
+    async fn as_one_group(store: &Store, creates: Vec<CreateEntry>) -> Vec<Result<Created, Error>> {
+        let count = creates.len();
+        let writer = Arc::clone(&store.sqlite_writer).lock_owned().await;
+        let tasks: Vec<_> = creates
+            .into_iter()
+            .map(|create| {
+                let store = store.clone();
+                tokio::spawn(async move { store.create(create).await })
+            })
+            .collect();
+        while store.creates.waiting.lock().map_or(0, |q| q.len()) < count {
+            tokio::task::yield_now().await;
+        }
+        drop(writer);
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap_or_else(|e| panic!("{e}")));
+        }
+        answers
+    }
+
+    async fn stored(store: &Store, table: &str) -> i64 {
+        let Db::Sqlite(file) = &store.pool else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&file.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// In one group, each create's checks see the creates before it: of 30
+    /// one-hour entries on one day, 24 are made and 6 refused, naming the hours,
+    /// exactly as one after the other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_decides_each_create_as_if_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = store(&dir).await;
+        let creates = (0..30).map(|i| create(&format!("P{i}"), 4)).collect();
+        let (mut made, mut refused) = (0, 0);
+        for answer in as_one_group(&store, creates).await {
+            match answer {
+                Ok(Created::New(_)) => made += 1,
+                Err(Error::Invalid { field, .. }) if field == "hours" => refused += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((made, refused), (24, 6));
+        assert_eq!(stored(&store, "entries").await, 24);
+        assert_eq!(stored(&store, "audit").await, 24);
+    }
+
+    /// A database error in a group rolls it back and runs each create alone:
+    /// the one that fails gets the error, and every other is made once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_group_runs_each_create_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = store(&dir).await;
+        let Db::Sqlite(file) = &store.pool else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        sqlx::query(
+            "CREATE TRIGGER poison BEFORE INSERT ON entries WHEN NEW.project = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+        )
+        .execute(&file.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let creates = vec![create("A", 1), create("poison", 1), create("B", 1)];
+        let answers = as_one_group(&store, creates).await;
+        assert!(
+            matches!(answers[0], Ok(Created::New(_))),
+            "{:?}",
+            answers[0]
+        );
+        assert!(
+            matches!(answers[1], Err(Error::Database(_))),
+            "{:?}",
+            answers[1]
+        );
+        assert!(
+            matches!(answers[2], Ok(Created::New(_))),
+            "{:?}",
+            answers[2]
+        );
+        assert_eq!(stored(&store, "entries").await, 2);
+        assert_eq!(stored(&store, "audit").await, 2);
+    }
+}

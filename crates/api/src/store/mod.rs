@@ -35,7 +35,7 @@ mod group_commit;
 mod people;
 mod sqlite_reads;
 
-pub(crate) use entries::CreateEntry;
+pub(crate) use entries::{CreateEntry, EntryListJson};
 
 use crate::Error;
 use sqlite_reads::SqliteReads;

@@ -1,90 +1,100 @@
-//! SQLite's lists, read whole on one blocking thread.
+//! SQLite's lists, each read whole on a thread of SQLite readers.
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands every row
 //! back across a channel, copying each value on the way. For a week's list that
 //! was most of what a request cost: threads waking each other per row, and the
-//! copies. Lists are read here instead, through rusqlite on one of Tokio's
-//! blocking threads, straight from SQLite's row buffers into [`Entry`] values, so
+//! copies. Lists are read here instead, through rusqlite on threads of this
+//! module's own, straight from SQLite's row buffers into the response's JSON, so
 //! a list of any length crosses threads once each way.
 //!
 //! These connections are opened read-only. Every write, and the reads a write
 //! checks before it writes, still go through sqlx in a [`super::WriteTx`]; under
 //! WAL a reader here sees each of those transactions whole or not at all.
 
-use super::entries::Columns;
+use super::entries::{Columns, EntryListJson, EntryListWriter};
 use crate::Error;
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::ValueRef;
-use rusqlite::{OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, Row};
 use std::path::Path;
 use std::time::Duration;
 use timesheets_core::Entry;
+use tokio::sync::oneshot;
 
-/// Read-only connections to one SQLite file, for the lists.
-#[derive(Clone)]
+/// Threads that each hold one read-only connection to one SQLite file, and
+/// take lists to read from a shared queue.
+///
+/// Threads of their own rather than Tokio's blocking pool: that pool grew a
+/// thread per waiting read (over a hundred under load), and every one kept an
+/// allocator heap of its own, which tripled the server's memory.
+#[derive(Debug, Clone)]
 pub(crate) struct SqliteReads {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    jobs: flume::Sender<Job>,
 }
 
-impl std::fmt::Debug for SqliteReads {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteReads").finish_non_exhaustive()
-    }
-}
+/// A read, run on a reader's connection.
+type Job = Box<dyn FnOnce(&Connection) + Send>;
 
-/// As many readers as sqlx's pool has connections: reads run in parallel under WAL.
-const READERS: u32 = 8;
-
-/// How long a read waits for a reader, or for a lock SQLite holds briefly (a
-/// checkpoint), before it fails.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a read waits for a lock SQLite holds briefly (a checkpoint).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SqliteReads {
     /// Opens readers on the database file at `path`, which sqlx has created and
-    /// migrated (and put in WAL mode) already.
+    /// migrated (and put in WAL mode) already: as many as there are cores, since
+    /// a read from SQLite's cache keeps a core busy, and at least two, so that a
+    /// read waiting on the disk does not hold up the rest.
     pub(crate) fn open(path: &Path) -> Result<Self, Error> {
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| {
-                conn.busy_timeout(READ_TIMEOUT)?;
-                conn.set_prepared_statement_cache_capacity(8);
-                Ok(())
-            });
-        let pool = r2d2::Pool::builder()
-            .max_size(READERS)
-            // Opened as needed, not all at start-up.
-            .min_idle(Some(0))
-            .connection_timeout(READ_TIMEOUT)
-            // A read-only file connection has nothing to go stale.
-            .test_on_check_out(false)
-            .build(manager)
-            .map_err(|e| Error::Config(format!("cannot read the SQLite database: {e}")))?;
-        Ok(Self { pool })
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let (jobs, queue) = flume::unbounded::<Job>();
+        for n in 0..readers {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.set_prepared_statement_cache_capacity(8);
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{n}"))
+                // Ends, closing its connection, once the store is dropped.
+                .spawn(move || queue.iter().for_each(|job| job(&conn)))?;
+        }
+        Ok(Self { jobs })
     }
 
     /// Runs `sql`, one of the entry queries, with `params` bound in order, and
-    /// returns every row as an entry.
-    pub(crate) async fn entries(
+    /// answers its rows as an `EntryList` in JSON.
+    ///
+    /// The list is serialised where it is read, entry by entry, so nothing of it
+    /// crosses threads but the finished body.
+    pub(crate) async fn entries_json(
         &self,
         sql: &'static str,
         params: [String; 3],
-    ) -> Result<Vec<Entry>, Error> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| Error::Internal(format!("no SQLite reader: {e}")))?;
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(rusqlite::params_from_iter(&params))?;
-            let mut entries = Vec::new();
-            while let Some(row) = rows.next()? {
-                entries.push(Entry::try_from(columns(row)?)?);
-            }
-            Ok(entries)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a SQLite read did not finish: {e}")))?
+    ) -> Result<EntryListJson, Error> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The request may be gone; then nobody needs the list.
+            let _ = answer.send(read_list(conn, sql, &params));
+        });
+        self.jobs
+            .send_async(job)
+            .await
+            .map_err(|_| Error::Internal("the SQLite readers have stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| Error::Internal("a SQLite read ended without an answer".into()))?
     }
+}
+
+/// Reads the list `sql` selects with `params` on `conn`, as JSON.
+fn read_list(conn: &Connection, sql: &str, params: &[String; 3]) -> Result<EntryListJson, Error> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+    let mut list = EntryListWriter::new();
+    while let Some(row) = rows.next()? {
+        list.push(&Entry::try_from(columns(row)?)?)?;
+    }
+    Ok(list.finish())
 }
 
 /// The columns of an entry query, borrowed from SQLite's row.
