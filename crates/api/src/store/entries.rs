@@ -6,27 +6,36 @@ use crate::Error;
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use std::sync::atomic::Ordering;
 use timesheets_core::validation::{ValidEntry, ValidPatch};
-use timesheets_core::{Decision, Entry, Hours, Status};
+use timesheets_core::{rfc3339, Decision, Entry, Hours, Status};
 
-/// A query for entries: every column, and the owner's name as the people table
-/// has it when it does (a name verified later wins over the one written with the
-/// entry), followed by `$rest`. A macro so each query is one literal, built at
-/// compile time.
+/// A query for entries: every column, with `$owner_name` as the owner's name,
+/// followed by `$rest`. A macro so each query is one literal, built at compile
+/// time.
 macro_rules! select_entries {
-    ($rest:literal) => {
+    ($owner_name:expr, $rest:expr) => {
         concat!(
-            "SELECT id, owner, COALESCE(people.display_name, owner_name) AS owner_name, \
-             date, project, notes, quarters, status, decided_by, decided_at, \
-             created_at, updated_at \
-             FROM entries LEFT JOIN people ON people.sub = entries.owner ",
+            "SELECT id, owner, ",
+            $owner_name,
+            " AS owner_name, date, project, notes, quarters, status, decided_by, \
+             decided_at, created_at, updated_at FROM entries ",
             $rest
+        )
+    };
+    // The owner's name as the people table has it when it does (a name verified
+    // later wins over the one written with the entry).
+    ($rest:literal) => {
+        select_entries!(
+            "COALESCE(people.display_name, owner_name)",
+            concat!("LEFT JOIN people ON people.sub = entries.owner ", $rest)
         )
     };
 }
 
 /// One person's entries between two dates, in the grid's order (which is the
-/// order of the `entries_owner_date` index, so no sort step).
+/// order of the `entries_owner_date` index, so no sort step). Every row has the
+/// same owner, so their name is looked up once, not joined to each row.
 const OWN_ENTRIES: &str = select_entries!(
+    "COALESCE((SELECT display_name FROM people WHERE sub = $1), owner_name)",
     "WHERE owner = $1 AND date >= $2 AND date <= $3 ORDER BY date, project, created_at, id"
 );
 
@@ -67,9 +76,16 @@ fn corrupt(what: &str, value: &str) -> Error {
 }
 
 fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
+    if let Some(at) = rfc3339::parse_stored_time(value) {
+        return Ok(at);
+    }
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| corrupt("timestamp", value))
+}
+
+fn parse_date(value: &str) -> Result<NaiveDate, Error> {
+    rfc3339::parse_date(value).ok_or_else(|| corrupt("date", value))
 }
 
 /// The columns of [`select_entries`], as text where the database keeps text:
@@ -102,7 +118,7 @@ impl<S: AsRef<str> + Into<String>> TryFrom<Columns<S>> for Entry {
         let date = row.date.as_ref();
         let status = row.status.as_ref();
         Ok(Entry {
-            date: date.parse().map_err(|_| corrupt("date", date))?,
+            date: parse_date(date)?,
             hours: u16::try_from(row.quarters)
                 .map(Hours::from_quarters)
                 .map_err(|_| corrupt("hours", &row.quarters.to_string()))?,
