@@ -8,6 +8,11 @@
 //! concurrent writers of one person apart (the 24-hour rule and idempotency keys
 //! are read-then-write checks and need that).
 //!
+//! SQLite has two more things of its own, both for speed under load: the lists
+//! are read through [`sqlite_reads`] rather than sqlx (whose per-row thread hops
+//! were most of their cost), and creates that arrive together share one
+//! transaction ([`group_commit`]).
+//!
 //! Column types are the ones both databases read the same way: ids are TEXT
 //! UUIDs, dates TEXT `YYYY-MM-DD`, timestamps TEXT RFC 3339, hours integer
 //! quarter hours.
