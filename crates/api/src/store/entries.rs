@@ -407,7 +407,7 @@ impl Store {
     pub(crate) async fn create(&self, create: CreateEntry) -> Result<Created, Error> {
         match &self.pool {
             Db::Sqlite(_) => self.create_in_group(create).await,
-            Db::Postgres(_) => self.create_alone(&create).await,
+            Db::Postgres(_) => self.create_alone(None, &create).await,
         }
     }
 

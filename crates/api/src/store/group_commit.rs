@@ -73,17 +73,14 @@ impl Store {
     /// when an earlier group took them all.
     async fn commit_waiting(&self) {
         let writer = Arc::clone(&self.sqlite_writer).lock_owned().await;
-        let group = self.creates.take_group();
-        if let [_] = group.as_slice() {
-            drop(writer);
-            for waiting in group {
-                let answer = self.create_alone(&waiting.create).await;
+        let mut group = self.creates.take_group();
+        if group.len() < 2 {
+            // One create (or none): its own transaction, under the lock held.
+            if let Some(waiting) = group.pop() {
+                let answer = self.create_alone(Some(writer), &waiting.create).await;
                 // The request may be gone; the entry stays created.
                 let _ = waiting.answer.send(answer);
             }
-            return;
-        }
-        if group.is_empty() {
             return;
         }
         match self.try_group(writer, &group).await {
@@ -95,7 +92,7 @@ impl Store {
             Err(error) => {
                 tracing::warn!(%error, creates = group.len(), "a group commit failed; each create runs alone");
                 for waiting in group {
-                    let answer = self.create_alone(&waiting.create).await;
+                    let answer = self.create_alone(None, &waiting.create).await;
                     let _ = waiting.answer.send(answer);
                 }
             }
@@ -129,9 +126,20 @@ impl Store {
         Ok(answers)
     }
 
-    /// Runs `create` in a transaction of its own.
-    pub(super) async fn create_alone(&self, create: &CreateEntry) -> Result<Created, Error> {
-        let mut w = self.begin_write(Some(&create.owner)).await?;
+    /// Runs `create` in a transaction of its own; on SQLite, under `writer` when
+    /// the caller holds the writer lock already.
+    pub(super) async fn create_alone(
+        &self,
+        writer: Option<OwnedMutexGuard<()>>,
+        create: &CreateEntry,
+    ) -> Result<Created, Error> {
+        let mut w = match writer {
+            Some(writer) => {
+                self.begin_holding(Some(writer), Some(&create.owner))
+                    .await?
+            }
+            None => self.begin_write(Some(&create.owner)).await?,
+        };
         let created = match self.check_create(&mut w, create).await? {
             Checked::Replay(entry) => return Ok(Created::Replayed(entry)),
             Checked::Insert(entry) => entry,
