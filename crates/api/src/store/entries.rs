@@ -85,7 +85,9 @@ fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
 }
 
 fn parse_date(value: &str) -> Result<NaiveDate, Error> {
-    rfc3339::parse_date(value).ok_or_else(|| corrupt("date", value))
+    rfc3339::parse_date(value)
+        .or_else(|| value.parse().ok())
+        .ok_or_else(|| corrupt("date", value))
 }
 
 /// The columns of [`select_entries`], as text where the database keeps text:
@@ -716,14 +718,8 @@ mod tests {
     #[tokio::test]
     async fn lists_are_read_in_index_order() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let crate::store::Db::Sqlite(file) = &store.pool else {
-            panic!("a SQLite URL opens SQLite")
-        };
-        let pool = &file.pool;
+        let store = Store::sqlite_in(&dir, None).await;
+        let pool = store.sqlite_pool();
         for sql in [OWN_ENTRIES, AWAITING] {
             let plan: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -752,12 +748,9 @@ mod tests {
     #[tokio::test]
     async fn lists_are_written_as_serde_writes_them() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::sqlite_in(&dir, None).await;
         let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
-        let mut ids = Vec::new();
+        let mut made = Vec::new();
         for (i, notes) in ["", "a \"quote\", a \\ and\na line", "Zürich → 東京 \u{7}"]
             .into_iter()
             .enumerate()
@@ -777,9 +770,9 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))
                 .into_entry();
-            ids.push(created);
+            made.push(created);
         }
-        let first = &ids[0];
+        let first = &made[0];
         store
             .decide("bob", &first.id, Decision::Approve, first.updated_at)
             .await

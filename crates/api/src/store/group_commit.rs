@@ -153,17 +153,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Db;
     use chrono::NaiveDate;
     use timesheets_core::validation::ValidEntry;
     use timesheets_core::Hours;
-
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        Store::connect(&url, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
 
     fn create(project: &str, quarters: u16) -> CreateEntry {
         CreateEntry {
@@ -203,11 +195,8 @@ mod tests {
     }
 
     async fn stored(store: &Store, table: &str) -> i64 {
-        let Db::Sqlite(file) = &store.pool else {
-            panic!("a SQLite URL opens SQLite")
-        };
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&file.pool)
+            .fetch_one(store.sqlite_pool())
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -218,7 +207,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_group_decides_each_create_as_if_alone() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = store(&dir).await;
+        let store = Store::sqlite_in(&dir, None).await;
         let creates = (0..30).map(|i| create(&format!("P{i}"), 4)).collect();
         let (mut made, mut refused) = (0, 0);
         for answer in as_one_group(&store, creates).await {
@@ -238,15 +227,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_group_runs_each_create_alone() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = store(&dir).await;
-        let Db::Sqlite(file) = &store.pool else {
-            panic!("a SQLite URL opens SQLite")
-        };
+        let store = Store::sqlite_in(&dir, None).await;
         sqlx::query(
             "CREATE TRIGGER poison BEFORE INSERT ON entries WHEN NEW.project = 'poison' \
              BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
         )
-        .execute(&file.pool)
+        .execute(store.sqlite_pool())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         let creates = vec![create("A", 1), create("poison", 1), create("B", 1)];

@@ -267,10 +267,7 @@ impl Store {
                     // goes right after (NORMAL may lose the last commits then). It
                     // costs an fsync of the log per commit.
                     .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    // Room for a whole week's rows in the channel from SQLite's
-                    // thread, so it never waits for this side to take each one.
-                    .row_buffer_size(1024);
+                    .foreign_keys(true);
                 if let Some(max_bytes) = max_bytes {
                     // Set on every connection: SQLite does not keep this setting.
                     let pages = max_bytes.div_ceil(SQLITE_PAGE_BYTES).max(1);
@@ -391,6 +388,25 @@ async fn unreachable(url: &str) -> Error {
 }
 
 #[cfg(test)]
+impl Store {
+    /// A store on a fresh SQLite file in `dir`.
+    pub(crate) async fn sqlite_in(dir: &tempfile::TempDir, max_bytes: Option<u64>) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        Store::connect(&url, max_bytes)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// sqlx's pool of a SQLite store, to look at the database directly.
+    pub(crate) fn sqlite_pool(&self) -> &SqlitePool {
+        match &self.pool {
+            Db::Sqlite(file) => &file.pool,
+            Db::Postgres(_) => panic!("not a SQLite store"),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -399,15 +415,11 @@ mod tests {
     #[tokio::test]
     async fn sqlite_connections_are_durable_and_capped() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, Some(1 << 20)).await.unwrap();
+        let store = Store::sqlite_in(&dir, Some(1 << 20)).await;
         let mut held = Vec::new();
         for _ in 0..3 {
             // Held, so each round is another connection.
-            let Db::Sqlite(file) = &store.pool else {
-                panic!("a SQLite URL opens SQLite")
-            };
-            let mut conn = file.pool.acquire().await.unwrap();
+            let mut conn = store.sqlite_pool().acquire().await.unwrap();
             let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(&mut *conn)
                 .await
@@ -428,13 +440,9 @@ mod tests {
     #[tokio::test]
     async fn sqlite_counts_no_allocations() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url, None).await.unwrap();
-        let Db::Sqlite(file) = &store.pool else {
-            panic!("a SQLite URL opens SQLite")
-        };
+        let store = Store::sqlite_in(&dir, None).await;
         let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
-            .fetch_all(&file.pool)
+            .fetch_all(store.sqlite_pool())
             .await
             .unwrap();
         assert!(
