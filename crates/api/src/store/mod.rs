@@ -434,11 +434,13 @@ mod tests {
         }
     }
 
-    /// SQLite is built without its allocation statistics (see the workspace's
-    /// cargo configuration): with them, every value of every row took one
-    /// process-wide mutex, and concurrent lists spent their time waiting on it.
+    /// SQLite is built without its allocation statistics and without memory
+    /// management (see the workspace's cargo configuration): with the first,
+    /// every value of every row took one process-wide mutex; with the second,
+    /// every page read did, as all connections shared one page-cache group.
+    /// Concurrent lists spent their time waiting on them.
     #[tokio::test]
-    async fn sqlite_counts_no_allocations() {
+    async fn sqlite_takes_no_process_wide_lock_per_value_or_page() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::sqlite_in(&dir, None).await;
         let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
@@ -448,6 +450,10 @@ mod tests {
         assert!(
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "SQLite was built with memory statistics: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite was built with memory management: {options:?}"
         );
     }
 
