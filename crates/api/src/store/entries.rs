@@ -144,8 +144,10 @@ impl<S: AsRef<str> + Into<String>> TryFrom<Columns<S>> for Entry {
 
 /// An [`EntryList`](timesheets_core::EntryList) in JSON, as the API answers it.
 /// The lists are serialised where they are read (see [`super::sqlite_reads`]).
+/// Shared bytes, so a list kept for the next request (see [`super::sqlite_reads`])
+/// is answered without a copy.
 #[derive(Debug)]
-pub(crate) struct EntryListJson(pub(crate) Vec<u8>);
+pub(crate) struct EntryListJson(pub(crate) axum::body::Bytes);
 
 /// Writes an `EntryList` one entry at a time, exactly as serde would write the
 /// whole list (a test holds it to that), without holding every entry at once.
@@ -172,7 +174,7 @@ impl EntryListWriter {
 
     pub(super) fn finish(mut self) -> EntryListJson {
         self.json.extend_from_slice(b"]}");
-        EntryListJson(self.json)
+        EntryListJson(self.json.into())
     }
 }
 
@@ -741,6 +743,78 @@ mod tests {
                 "{sql} sorts: {steps:?}"
             );
         }
+    }
+
+    /// A list asked for again while nothing changed is answered from what the
+    /// readers kept; any commit, by the store or by anyone else on the file,
+    /// makes the next list read the database again, and show the change.
+    #[tokio::test]
+    async fn a_list_is_read_again_only_after_the_database_changed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::sqlite_in(&dir, None).await;
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+        let sunday = monday + chrono::Days::new(6);
+        let create = |project: &str| CreateEntry {
+            owner: "alice".into(),
+            owner_name: "Alice".into(),
+            entry: ValidEntry {
+                date: monday,
+                project: project.into(),
+                notes: String::new(),
+                hours: Hours::from_quarters(4),
+            },
+            idempotency_key: None,
+        };
+        store
+            .create(create("Apollo"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let list = |store: &Store| {
+            let store = store.clone();
+            async move {
+                let json = store
+                    .own_entries("alice", monday, sunday)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .0;
+                String::from_utf8_lossy(&json).into_owned()
+            }
+        };
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+
+        // Each reader reads the list once at most; then it is kept.
+        let first = list(&store).await;
+        for _ in 0..4 * readers {
+            assert_eq!(list(&store).await, first);
+        }
+        let read = store.sqlite_lists_read();
+        assert!((1..=readers as u64).contains(&read), "{read} reads");
+
+        // Another week, or another person, is another list.
+        store
+            .awaiting_decision("bob", None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.sqlite_lists_read() > read);
+
+        // A commit of the store's own...
+        store
+            .create(create("Gemini"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = store.sqlite_lists_read();
+        let after_create = list(&store).await;
+        assert!(after_create.contains("Gemini"), "{after_create}");
+        assert_eq!(store.sqlite_lists_read(), before + 1);
+
+        // ...and one from outside the store.
+        sqlx::query("UPDATE entries SET notes = 'changed elsewhere' WHERE project = 'Apollo'")
+            .execute(store.sqlite_pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after_update = list(&store).await;
+        assert!(after_update.contains("changed elsewhere"), "{after_update}");
+        assert_eq!(store.sqlite_lists_read(), before + 2);
     }
 
     /// The list written entry by entry is exactly what serde writes for the

@@ -404,6 +404,15 @@ impl Store {
             Db::Postgres(_) => panic!("not a SQLite store"),
         }
     }
+
+    /// The lists a SQLite store has read from its file (not answered from
+    /// what its readers kept).
+    pub(crate) fn sqlite_lists_read(&self) -> u64 {
+        match &self.pool {
+            Db::Sqlite(file) => file.reads.lists_read(),
+            Db::Postgres(_) => panic!("not a SQLite store"),
+        }
+    }
 }
 
 #[cfg(test)]
