@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "create_entry",
     "update_entry",
     "delete_entry",
+    "submit_week",
+    "withdraw_week",
     "pending_approvals",
     "decide",
 ];

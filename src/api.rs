@@ -65,14 +65,30 @@ impl Api {
         Ok(list.entries)
     }
 
-    /// Approves or rejects someone else's pending entry, as it was seen.
-    pub async fn decide(&self, entry: &Entry, decision: Decision) -> Result<Entry> {
+    /// Submits the week from `monday`: its drafts go to the managers.
+    pub async fn submit_week(&self, monday: NaiveDate) -> Result<Vec<Entry>> {
+        let request = self
+            .http
+            .post(self.url(&format!("v1/weeks/{monday}/submit"))?);
+        let list: EntryList = self.send(request, "submit a week").await?;
+        Ok(list.entries)
+    }
+
+    /// Approves, or rejects with `reason`, someone else's submitted entry, as
+    /// it was seen.
+    pub async fn decide(
+        &self,
+        entry: &Entry,
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Result<Entry> {
         let request = self
             .http
             .post(self.url(&format!("v1/entries/{}/decision", entry.id))?)
             .json(&DecisionRequest {
                 decision,
                 seen_updated_at: entry.updated_at,
+                reason: reason.map(str::to_owned),
             });
         self.send(request, "decide an entry").await
     }

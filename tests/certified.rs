@@ -322,6 +322,10 @@ async fn the_manager_sees_the_employee_by_name() -> Result<()> {
             hours: 3.0,
         })
         .await?;
+    employee
+        .api()
+        .submit_week(timesheets_core::Week::containing(today).monday())
+        .await?;
 
     let manager = Client::new(config, Arc::new(MemoryStore::new()), opened.clone())?;
     sign_in(&manager, &opened, MANAGER).await?;

@@ -108,10 +108,10 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
     app.enter_in_cell(&format!("cell-Apollo-{tue}"), "6", Key::Tab)
         .await?;
     for day in [mon, tue] {
-        app.wait_attr(&format!("status-Apollo-{day}"), "data-status", "pending")
+        app.wait_attr(&format!("status-Apollo-{day}"), "data-status", "draft")
             .await?;
     }
-    app.wait_text(&format!("status-Apollo-{mon}"), "Pending")
+    app.wait_text(&format!("status-Apollo-{mon}"), "Draft")
         .await?;
     app.wait_text(&format!("total-{mon}"), "7.5").await?;
     app.wait_text(&format!("total-{tue}"), "6").await?;
@@ -141,7 +141,7 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
         stored[0].project == "Apollo"
             && stored[0].date == mon
             && stored[0].hours.to_string() == "8"
-            && stored[0].status == Status::Pending,
+            && stored[0].status == Status::Draft,
         "the API holds {:?}",
         stored[0]
     );
@@ -162,7 +162,7 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
         .context("the session did not come back from the keyring")?;
     app.wait_text(&format!("total-{mon}"), "8").await?;
     app.wait_text("total-week", "8").await?;
-    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "pending")
+    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "draft")
         .await?;
     let value = app
         .find(&format!("cell-Apollo-{mon}"))
@@ -213,7 +213,7 @@ async fn the_auditor_sees_the_grid_with_every_change_disabled_and_why() -> Resul
     // The grid is there, with the entry…
     let cell = format!("cell-Audit-{mon}");
     app.wait_text(&format!("total-{mon}"), "4").await?;
-    app.wait_attr(&format!("status-Audit-{mon}"), "data-status", "pending")
+    app.wait_attr(&format!("status-Audit-{mon}"), "data-status", "draft")
         .await?;
 
     // …but nothing can be added, edited or deleted, and each control says which
@@ -272,33 +272,73 @@ async fn the_auditor_sees_the_grid_with_every_change_disabled_and_why() -> Resul
 }
 
 #[tokio::test]
-async fn the_manager_approves_and_rejects_and_the_employee_sees_it() -> Result<()> {
-    let desk = Desktop::claim("manager_approvals", &test_browser()).await?;
+async fn a_week_goes_round_submitted_rejected_fixed_and_approved() -> Result<()> {
+    let desk = Desktop::claim("week_workflow", &test_browser()).await?;
     let server = desk.start_server().await?;
     let days = this_week();
     let (mon, tue) = (days[0], days[1]);
+    let reason = "Tuesday was the offsite: 2 hours on Apollo, not 9.";
 
-    // The employee's pending hours, put in through the API.
+    // The employee fills the week: drafts, until submitted; then read-only.
+    let app = desk
+        .launch(&server, &BrowserScript::signs_in_as(EMPLOYEE))
+        .await?;
+    sign_in(&app, EMPLOYEE.name).await?;
+    ensure!(
+        !app.is_enabled("submit-week").await?,
+        "an empty week can be submitted"
+    );
+    app.type_into("new-project", "Apollo").await?;
+    app.click("add-row").await?;
+    app.enter_in_cell(&format!("cell-Apollo-{mon}"), "7.5", Key::Enter)
+        .await?;
+    app.enter_in_cell(&format!("cell-Apollo-{tue}"), "9", Key::Tab)
+        .await?;
+    for day in [mon, tue] {
+        app.wait_attr(&format!("status-Apollo-{day}"), "data-status", "draft")
+            .await?;
+    }
+    app.wait_text_contains("week-state", "Not submitted")
+        .await?;
+    app.click("submit-week").await?;
+    for day in [mon, tue] {
+        app.wait_attr(&format!("status-Apollo-{day}"), "data-status", "submitted")
+            .await?;
+    }
+    app.wait_text_contains("week-state", "Submitted").await?;
+    let readonly = app.attr(&format!("cell-Apollo-{mon}"), "readonly").await?;
+    ensure!(readonly.is_some(), "a submitted cell can be typed into");
+    ensure!(
+        !app.exists(&format!("delete-Apollo-{mon}")).await?,
+        "a submitted cell offers a delete"
+    );
+    ensure!(!app.is_enabled("submit-week").await?);
+    app.screenshot("workflow-1-submitted").await?;
+    app.click("sign-out").await?;
+    app.find("sign-in").await?;
+    app.close().await?;
+
     let employee = api_as(&server, EMPLOYEE).await?;
-    let approved = employee
-        .create_entry(mon, "Apollo", 7.5, "design review")
-        .await?;
-    let rejected = employee
-        .create_entry(tue, "Apollo", 9.0, "too much")
-        .await?;
+    let week = employee.entries(mon, days[6]).await?;
+    let id_of = |day: NaiveDate| {
+        week.iter()
+            .find(|e| e.date == day)
+            .map(|e| e.id.clone())
+            .unwrap_or_default()
+    };
+    let (monday_id, tuesday_id) = (id_of(mon), id_of(tue));
 
+    // The manager rejects Tuesday, saying why, and approves Monday.
     let app = desk
         .launch(&server, &BrowserScript::signs_in_as(MANAGER))
         .await?;
     sign_in(&app, MANAGER.name).await?;
-    app.wait_text("permissions", "View, Add & edit, Delete, Approve")
-        .await?;
     app.click("tab-approvals").await?;
-    for entry in [&approved, &rejected] {
-        app.wait_text_contains(&format!("approval-{}", entry.id), "Apollo")
+    for id in [&monday_id, &tuesday_id] {
+        app.wait_text_contains(&format!("approval-{id}"), "Apollo")
             .await?;
     }
-    // Grouped by person and week: the group's checkbox names both.
+    // Grouped by person and week: the group's checkbox names the employee.
     let group = format!("select-group-dev-employee-{mon}");
     let label = app.attr(&group, "aria-label").await?.unwrap_or_default();
     ensure!(
@@ -306,39 +346,88 @@ async fn the_manager_approves_and_rejects_and_the_employee_sees_it() -> Result<(
         "the group is not the employee's: {label:?}"
     );
     app.screenshot("approvals").await?;
-
-    app.click(&format!("approve-{}", approved.id)).await?;
-    app.wait_gone(&format!("approve-{}", approved.id)).await?;
-    app.wait_text_contains("decision-result", "pprove").await?;
-    app.click(&format!("reject-{}", rejected.id)).await?;
-    app.wait_gone(&format!("reject-{}", rejected.id)).await?;
-    app.wait_text_contains("decision-result", "eject").await?;
+    app.click(&format!("reject-{tuesday_id}")).await?;
+    // Rejecting without a reason is not possible.
+    app.click("confirm-reject").await?;
+    app.find(&format!("reject-{tuesday_id}")).await?;
+    app.type_into("reject-reason", reason).await?;
+    app.screenshot("workflow-2-reject-with-a-reason").await?;
+    app.click("confirm-reject").await?;
+    app.wait_gone(&format!("reject-{tuesday_id}")).await?;
+    app.wait_text_contains("decision-result", "rejected")
+        .await?;
+    app.click(&format!("approve-{monday_id}")).await?;
+    app.wait_gone(&format!("approve-{monday_id}")).await?;
     app.find("approvals-empty").await?;
-
-    // The manager leaves; the employee signs in on the same machine.
     app.click("sign-out").await?;
     app.find("sign-in").await?;
     app.close().await?;
+
+    // The employee sees the reason at the cell and in the notice, fixes the
+    // hours and submits again.
     let app = desk
         .launch(&server, &BrowserScript::signs_in_as(EMPLOYEE))
         .await?;
     sign_in(&app, EMPLOYEE.name).await?;
     app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "approved")
         .await?;
-    app.wait_text(&format!("status-Apollo-{mon}"), "Approved")
-        .await?;
     app.wait_attr(&format!("status-Apollo-{tue}"), "data-status", "rejected")
         .await?;
-    app.wait_text(&format!("status-Apollo-{tue}"), "Rejected")
+    // At the cell, one line with the whole reason in its tooltip.
+    app.wait_attr(&format!("reason-Apollo-{tue}"), "title", reason)
         .await?;
-    app.screenshot("decisions-seen-by-the-employee").await?;
+    app.wait_text_contains("rejected-notice", reason).await?;
+    app.screenshot("workflow-3-rejection-seen").await?;
+    app.enter_in_cell(&format!("cell-Apollo-{tue}"), "2", Key::Enter)
+        .await?;
+    app.wait_attr(&format!("status-Apollo-{tue}"), "data-status", "draft")
+        .await?;
+    ensure!(!app.exists("rejected-notice").await?);
+    app.click("submit-week").await?;
+    app.wait_attr(&format!("status-Apollo-{tue}"), "data-status", "submitted")
+        .await?;
+    app.click("sign-out").await?;
+    app.find("sign-in").await?;
+    app.close().await?;
+
+    // The manager approves the fixed hours.
+    let app = desk
+        .launch(&server, &BrowserScript::signs_in_as(MANAGER))
+        .await?;
+    sign_in(&app, MANAGER.name).await?;
+    app.click("tab-approvals").await?;
+    app.wait_text_contains(&format!("approval-{tuesday_id}"), "2")
+        .await?;
+    app.click(&format!("approve-{tuesday_id}")).await?;
+    app.find("approvals-empty").await?;
+    app.click("sign-out").await?;
+    app.find("sign-in").await?;
+    app.close().await?;
+
+    // The week is approved and locked.
+    let app = desk
+        .launch(&server, &BrowserScript::signs_in_as(EMPLOYEE))
+        .await?;
+    sign_in(&app, EMPLOYEE.name).await?;
+    for day in [mon, tue] {
+        app.wait_attr(&format!("status-Apollo-{day}"), "data-status", "approved")
+            .await?;
+        let readonly = app.attr(&format!("cell-Apollo-{day}"), "readonly").await?;
+        ensure!(readonly.is_some(), "an approved cell can be typed into");
+    }
+    app.wait_text_contains("week-state", "Approved").await?;
+    ensure!(!app.is_enabled("submit-week").await?);
+    ensure!(!app.is_enabled("withdraw-week").await?);
+    app.screenshot("workflow-4-approved").await?;
+    app.close().await?;
 
     // And the API agrees.
     let now = employee.entries(mon, days[6]).await?;
-    let status_of = |id: &str| now.iter().find(|e| e.id == id).map(|e| e.status);
-    ensure!(status_of(&approved.id) == Some(Status::Approved), "{now:?}");
-    ensure!(status_of(&rejected.id) == Some(Status::Rejected), "{now:?}");
-    app.close().await?;
+    ensure!(
+        now.iter().all(|e| e.status == Status::Approved) && now.len() == 2,
+        "{now:?}"
+    );
+    ensure!(now.iter().any(|e| e.hours.to_string() == "2"), "{now:?}");
     Ok(())
 }
 
@@ -375,7 +464,10 @@ async fn with_a_certified_provider_the_manager_sees_the_employee_by_name() -> Re
     app.click("add-row").await?;
     app.enter_in_cell(&format!("cell-Apollo-{mon}"), "6", Key::Enter)
         .await?;
-    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "pending")
+    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "draft")
+        .await?;
+    app.click("submit-week").await?;
+    app.wait_attr(&format!("status-Apollo-{mon}"), "data-status", "submitted")
         .await?;
     ensure!(
         count(&desk.browser_log(), "form loaded from") == 2,

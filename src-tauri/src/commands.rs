@@ -76,6 +76,18 @@ pub async fn delete_entry(client: State<'_, Client>, id: String) -> Result<(), E
 }
 
 #[tauri::command]
+pub async fn submit_week(client: State<'_, Client>, week: String) -> Result<Vec<Entry>, Error> {
+    let monday = validation::monday("week", &week).map_err(Error::from)?;
+    client.api().submit_week(monday).await
+}
+
+#[tauri::command]
+pub async fn withdraw_week(client: State<'_, Client>, week: String) -> Result<Vec<Entry>, Error> {
+    let monday = validation::monday("week", &week).map_err(Error::from)?;
+    client.api().withdraw_week(monday).await
+}
+
+#[tauri::command]
 pub async fn pending_approvals(client: State<'_, Client>) -> Result<Vec<Entry>, Error> {
     client.pending_approvals().await
 }
@@ -85,6 +97,7 @@ pub async fn decide(
     client: State<'_, Client>,
     ids: Vec<String>,
     decision: Decision,
+    reason: Option<String>,
 ) -> Result<Vec<DecisionOutcome>, Error> {
-    Ok(client.api().decide(&ids, decision).await)
+    Ok(client.api().decide(&ids, decision, reason.as_deref()).await)
 }

@@ -84,6 +84,8 @@ fn main() {
             commands::create_entry,
             commands::update_entry,
             commands::delete_entry,
+            commands::submit_week,
+            commands::withdraw_week,
             commands::pending_approvals,
             commands::decide,
         ])

@@ -140,12 +140,15 @@ function buildCell(
 
   let lock: string | null = null;
   if (status === "approved") lock = "Approved: it can no longer be changed";
+  else if (status === "submitted") lock = "Submitted: withdraw the week to change it";
   else if (multiple) lock = `${entries.length} entries on this day: their sum is shown and cannot be edited here`;
   else if (!can(scopes, "edit")) lock = missingText("create:timesheets");
 
   let remove: GridCell["remove"];
-  // Approved cells say so with their badge and lock; a dead delete button would only add noise.
-  if (entries.length === 0 || text.trim() === "" || status === "approved") remove = { state: "hidden" };
+  // Approved and submitted cells say so with their badge and lock; a dead
+  // delete button would only add noise.
+  if (entries.length === 0 || text.trim() === "" || status === "approved" || status === "submitted")
+    remove = { state: "hidden" };
   else if (multiple) remove = { state: "disabled", reason: "Several entries on this day cannot be deleted here" };
   else if (!can(scopes, "delete")) remove = { state: "disabled", reason: missingText("delete:timesheets") };
   else remove = { state: "enabled" };

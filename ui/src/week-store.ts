@@ -48,6 +48,59 @@ export interface WeekSnapshot {
   scopes: readonly Scope[];
   /** Rows and totals of the week shown; null until a week is chosen. */
   grid: Grid | null;
+  /** Where the week shown stands as a whole, and what can be done with it. */
+  submission: WeekSubmission;
+  /** A submission or withdrawal on its way. */
+  moving: "submit" | "withdraw" | null;
+}
+
+/**
+ * The week as one thing to send for approval: what it holds, by status, and
+ * whether "Submit week" and "Withdraw" apply (and if not, why).
+ */
+export interface WeekSubmission {
+  /** Entries that a submission would send: drafts and rejected ones. */
+  toSubmit: number;
+  /** Entries waiting for a decision, which a withdrawal would take back. */
+  waiting: number;
+  approved: number;
+  rejected: Entry[];
+  /** Why "Submit week" cannot be used now, or null. */
+  submitBlocked: string | null;
+  /** Why "Withdraw" cannot be used now, or null. */
+  withdrawBlocked: string | null;
+}
+
+/** See {@link WeekSubmission}. */
+export function weekSubmission(
+  entries: readonly Entry[],
+  options: { loaded: boolean; canCreate: boolean; unsaved: number; moving: boolean },
+): WeekSubmission {
+  const count = (status: Entry["status"]) => entries.filter((e) => e.status === status).length;
+  const rejected = entries.filter((e) => e.status === "rejected");
+  const toSubmit = count("draft") + rejected.length;
+  const waiting = count("submitted");
+  const common = !options.loaded
+    ? "The week is not loaded yet"
+    : !options.canCreate
+      ? "Submitting needs the create:timesheets permission"
+      : options.moving
+        ? "Wait for the week to be sent"
+        : null;
+  return {
+    toSubmit,
+    waiting,
+    approved: count("approved"),
+    rejected,
+    submitBlocked:
+      common ??
+      (options.unsaved > 0
+        ? "Save or discard the changes not saved yet first"
+        : toSubmit === 0
+          ? "Nothing to submit: the week has no draft or rejected hours"
+          : null),
+    withdrawBlocked: common ?? (waiting === 0 ? "Nothing of this week waits for a decision" : null),
+  };
 }
 
 /** What became of a commit. */
@@ -79,6 +132,8 @@ function randomKey(): string {
   return `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
+const countEntries = (n: number) => (n === 1 ? "1 entry" : `${n} entries`);
+
 const cellName = (edit: Pick<Edit, "project" | "date">) => `${edit.project}, ${longDayLabel(edit.date)}`;
 
 export class WeekStore {
@@ -106,6 +161,10 @@ export class WeekStore {
   /** Ends a hold that lasted `holdMs`: then the week asked for is shown while it loads. */
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
   private cached: WeekSnapshot | null = null;
+  /** A submission or withdrawal on its way. */
+  private moving: "submit" | "withdraw" | null = null;
+  /** Saves on their way, by cell. */
+  private readonly inFlight = new Map<CellKey, Promise<CommitResult>>();
   /** The last grid built: the next build reuses its unchanged cells and rows. */
   private lastGrid: Grid | null = null;
 
@@ -136,17 +195,29 @@ export class WeekStore {
           })
         : null;
       this.lastGrid = grid;
+      const loaded = this.monday !== null && this.loadedMonday === this.monday;
+      const days = this.monday ? weekDays(this.monday) : [];
+      // Edits being typed or saved are sent before the week is; the ones that
+      // failed wait for the person (Retry or Discard).
+      const unsaved = [...this.edits.values()].filter((e) => e.phase === "failed" && days.includes(e.date)).length;
       this.cached = {
         today: this.today,
         monday: this.monday,
         load: this.load,
         loadError: this.loadError,
         entries: this.entries,
-        loaded: this.monday !== null && this.loadedMonday === this.monday,
+        loaded,
         switchingTo: this.switchingTo,
         edits: this.edits,
         scopes: this.scopes,
         grid,
+        submission: weekSubmission(loaded ? this.entries : [], {
+          loaded: loaded && this.switchingTo === null,
+          canCreate: this.scopes.includes("create:timesheets"),
+          unsaved,
+          moving: this.moving !== null,
+        }),
+        moving: this.moving,
       };
     }
     return this.cached;
@@ -345,10 +416,18 @@ export class WeekStore {
   }
 
   /** Sends the cell's edit, if it changes anything. Also "Retry". */
-  async commit(key: CellKey): Promise<CommitResult> {
+  commit(key: CellKey): Promise<CommitResult> {
     const edit = this.edits.get(key);
-    if (!edit) return "unchanged";
-    if (edit.phase === "saving") return "busy";
+    if (!edit) return Promise.resolve("unchanged");
+    if (edit.phase === "saving") return Promise.resolve("busy");
+    const sent = this.send(key, edit).finally(() => {
+      if (this.inFlight.get(key) === sent) this.inFlight.delete(key);
+    });
+    this.inFlight.set(key, sent);
+    return sent;
+  }
+
+  private async send(key: CellKey, edit: Edit): Promise<CommitResult> {
     const plan = planCommit(edit, this.scopes, this.newKey);
     switch (plan.kind) {
       case "drop":
@@ -411,6 +490,68 @@ export class WeekStore {
   async retryAll(): Promise<void> {
     const keys = failedEdits(this.edits).map((e) => cellKey(e.project, e.date));
     await Promise.all(keys.map((key) => this.commit(key)));
+  }
+
+  /** Sends the week shown for approval: its drafts and rejected entries. */
+  submitWeek(): Promise<boolean> {
+    return this.moveWeek("submit");
+  }
+
+  /** Takes back what of the week shown still waits for a decision. */
+  withdrawWeek(): Promise<boolean> {
+    return this.moveWeek("withdraw");
+  }
+
+  private async moveWeek(how: "submit" | "withdraw"): Promise<boolean> {
+    const monday = this.monday;
+    const blocked = how === "submit" ? this.snapshot.submission.submitBlocked : this.snapshot.submission.withdrawBlocked;
+    if (!monday || blocked !== null) {
+      if (blocked) this.announce(blocked, "info");
+      return false;
+    }
+    this.moving = how;
+    this.changed();
+    try {
+      if (how === "submit" && !(await this.saveWeekEdits(monday))) {
+        this.announce("The week was not submitted: a change to it could not be saved. Retry or discard it first.", "error");
+        return false;
+      }
+      const entries = await (how === "submit" ? this.backend.submitWeek(monday) : this.backend.withdrawWeek(monday));
+      if (this.monday === monday && this.loadedMonday === monday) this.entries = entries;
+      const count = (status: Entry["status"]) => entries.filter((e) => e.status === status).length;
+      this.announce(
+        how === "submit"
+          ? `Submitted the week for approval (${countEntries(count("submitted"))}).`
+          : `Withdrew the week: ${countEntries(count("draft"))} back to draft.`,
+        "info",
+      );
+      return true;
+    } catch (error) {
+      const appError = this.fail(error);
+      this.announce(
+        `The week was not ${how === "submit" ? "submitted" : "withdrawn"}: ${describeError(appError)}`,
+        "error",
+      );
+      // What the week holds may have changed meanwhile (e.g. decided): show it.
+      void this.reload();
+      return false;
+    } finally {
+      this.moving = null;
+      this.changed();
+    }
+  }
+
+  /**
+   * Sends the edits of the week from `monday` that are typed but not sent, and
+   * waits for those on their way: a submission then sends what the grid shows.
+   * False when one of them is not saved after all.
+   */
+  private async saveWeekEdits(monday: string): Promise<boolean> {
+    const days = weekDays(monday);
+    const ofWeek = () => [...this.edits.entries()].filter(([, e]) => days.includes(e.date));
+    await Promise.all([...this.inFlight.values()]);
+    await Promise.all(ofWeek().map(([key]) => this.commit(key)));
+    return ofWeek().length === 0;
   }
 
   /** Adds an empty row for `name` to the week shown. */

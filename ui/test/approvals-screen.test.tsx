@@ -1,7 +1,18 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it } from "vitest";
 import { makeEntry, PERSONAS } from "../src/backend/fake";
-import { click, get, mountApp, query, waitFor, waitForTestId, type Mounted } from "./dom";
+import {
+  click,
+  describedText,
+  get,
+  mountApp,
+  press,
+  query,
+  typeInto,
+  waitFor,
+  waitForTestId,
+  type Mounted,
+} from "./dom";
 
 let app: Mounted | null = null;
 afterEach(() => {
@@ -9,8 +20,8 @@ afterEach(() => {
   app = null;
 });
 
-const ada = { owner: "dev|ada", owner_name: "Ada Lovelace" };
-const grace = { owner: "dev|grace", owner_name: "Grace Hopper" };
+const ada = { owner: "dev|ada", owner_name: "Ada Lovelace", status: "submitted" as const };
+const grace = { owner: "dev|grace", owner_name: "Grace Hopper", status: "submitted" as const };
 
 async function approvals() {
   const entries = [
@@ -25,6 +36,7 @@ async function approvals() {
       date: "2026-11-23",
       project: "X",
       hours: 1,
+      status: "submitted",
     }),
   ];
   app = await mountApp("manager", { entries });
@@ -36,7 +48,7 @@ async function approvals() {
 }
 
 describe("Approvals", () => {
-  it("groups others' pending entries by person, then week", async () => {
+  it("groups others' submitted entries by person, then week", async () => {
     const { root } = await approvals();
     const headings = [...root.querySelectorAll("h2, h3")].map((h) => h.textContent);
     expect(headings).toEqual([
@@ -57,18 +69,45 @@ describe("Approvals", () => {
     expect(get(root, "selected-count").textContent).toBe("2 entries selected");
     await click(get(root, "approve-selected"));
     await waitFor(() => !query(root, "approval-a1") && !query(root, "approval-a2"), "rows gone");
-    expect(fake.calls.find((c) => c.command === "decide")?.args).toEqual({ ids: ["a1", "a2"], decision: "approve" });
+    expect(fake.calls.find((c) => c.command === "decide")?.args).toEqual({ ids: ["a1", "a2"], decision: "approve", reason: null });
     expect(get(root, "decision-result").textContent).toContain("2 entries approved.");
     expect(fake.entries.find((e) => e.id === "a1")?.status).toBe("approved");
     expect(query(root, "approval-a3")).not.toBeNull();
   });
 
-  it("rejects one entry from its row", async () => {
+  it("rejects one entry from its row, once a reason is given", async () => {
     const { root, fake } = await approvals();
     await click(get(root, "reject-g1"));
+    const reason = await waitForTestId<HTMLTextAreaElement>(root, "reject-reason");
+    expect(document.activeElement).toBe(reason);
+    expect(root.querySelector('label[for="reject-reason"]')?.textContent).toContain("Grace Hopper");
+    // Without a reason nothing is sent.
+    await click(get(root, "confirm-reject"));
+    expect(fake.calls.some((c) => c.command === "decide")).toBe(false);
+    expect(reason.getAttribute("aria-invalid")).toBe("true");
+    expect(describedText(reason)).toContain("Say what needs fixing");
+    await typeInto(reason as unknown as HTMLInputElement, "  Moth in relay 70  ");
+    await click(get(root, "confirm-reject"));
     await waitFor(() => !query(root, "approval-g1"), "row gone");
-    expect(fake.entries.find((e) => e.id === "g1")?.status).toBe("rejected");
+    expect(fake.calls.find((c) => c.command === "decide")?.args).toEqual({
+      ids: ["g1"],
+      decision: "reject",
+      reason: "Moth in relay 70",
+    });
+    const rejected = fake.entries.find((e) => e.id === "g1");
+    expect(rejected?.status).toBe("rejected");
+    expect(rejected?.reason).toBe("Moth in relay 70");
     expect(get(root, "message").textContent).toBe("1 entry rejected.");
+    expect(query(root, "reject-form")).toBeNull();
+  });
+
+  it("lets a rejection be called off with Escape", async () => {
+    const { root, fake } = await approvals();
+    await click(get(root, "reject-a1"));
+    await press(await waitForTestId(root, "reject-reason"), "Escape");
+    expect(query(root, "reject-form")).toBeNull();
+    expect(query(root, "approval-a1")).not.toBeNull();
+    expect(fake.calls.some((c) => c.command === "decide")).toBe(false);
   });
 
   it("keeps failed entries, naming them and why, in plain words", async () => {

@@ -30,7 +30,7 @@ describe("text people typed", () => {
     const project = `Apollo${RLO}X`;
     const notes = `fixed ${RLO}gub`;
     const entries = [
-      makeEntry({ owner: "dev|mallory", owner_name: name, id: "m1", date: "2026-11-23", project, notes, hours: 2 }),
+      makeEntry({ owner: "dev|mallory", owner_name: name, id: "m1", date: "2026-11-23", project, notes, hours: 2, status: "submitted" }),
     ];
     app = await mountApp("manager", { entries });
     const tab = await waitForTestId<HTMLButtonElement>(app.root, "tab-approvals");

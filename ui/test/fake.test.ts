@@ -42,8 +42,15 @@ describe("FakeBackend", () => {
       hours: 1,
       status: "approved",
     });
-    const own = makeEntry({ owner: PERSONAS.manager.sub, date: "2026-11-24", project: "A", hours: 1 });
-    const other = makeEntry({ owner: "dev|ada", owner_name: "Ada", date: "2026-11-24", project: "A", hours: 1 });
+    const own = makeEntry({ owner: PERSONAS.manager.sub, date: "2026-11-24", project: "A", hours: 1, status: "submitted" });
+    const other = makeEntry({
+      owner: "dev|ada",
+      owner_name: "Ada",
+      date: "2026-11-24",
+      project: "A",
+      hours: 1,
+      status: "submitted",
+    });
     const fake = new FakeBackend({ user: user("manager"), signedIn: true, entries: [approved, own, other] });
     await expect(fake.updateEntry(approved.id, { hours: 2 })).rejects.toMatchObject({ code: "conflict" });
     await expect(fake.deleteEntry(approved.id)).rejects.toMatchObject({ code: "conflict" });

@@ -62,8 +62,8 @@ describe("a frozen Object.prototype, as the window has it", () => {
   it("lets a manager select and approve", async () => {
     const ada = { owner: "dev|ada", owner_name: "Ada Lovelace" };
     const entries = [
-      makeEntry({ ...ada, id: "a1", date: "2026-11-23", project: "Apollo", hours: 6.5 }),
-      makeEntry({ ...ada, id: "a2", date: "2026-11-24", project: "Apollo", hours: 8 }),
+      makeEntry({ ...ada, id: "a1", date: "2026-11-23", project: "Apollo", hours: 6.5, status: "submitted" }),
+      makeEntry({ ...ada, id: "a2", date: "2026-11-24", project: "Apollo", hours: 8, status: "submitted" }),
     ];
     const app = await mountApp("manager", { entries });
     try {

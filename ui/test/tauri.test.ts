@@ -26,8 +26,11 @@ describe("TauriBackend", () => {
     await b.createEntry({ date: "2026-11-23", project: "Apollo", notes: "", hours: 7.5 }, "key-1");
     await b.updateEntry("e1", { hours: 2 });
     await expect(b.deleteEntry("e1")).resolves.toBeUndefined();
+    await b.submitWeek("2026-11-23");
+    await b.withdrawWeek("2026-11-23");
     await b.pendingApprovals();
     await b.decide(["e1", "e2"], "approve");
+    await b.decide(["e3"], "reject", "not Apollo");
     expect(invoke.mock.calls).toEqual([
       ["session", undefined],
       ["sign_in", undefined],
@@ -41,8 +44,11 @@ describe("TauriBackend", () => {
       ],
       ["update_entry", { id: "e1", patch: { hours: 2 } }],
       ["delete_entry", { id: "e1" }],
+      ["submit_week", { week: "2026-11-23" }],
+      ["withdraw_week", { week: "2026-11-23" }],
       ["pending_approvals", undefined],
-      ["decide", { ids: ["e1", "e2"], decision: "approve" }],
+      ["decide", { ids: ["e1", "e2"], decision: "approve", reason: null }],
+      ["decide", { ids: ["e3"], decision: "reject", reason: "not Apollo" }],
     ]);
   });
 

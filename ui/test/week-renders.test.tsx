@@ -108,9 +108,9 @@ describe("the week grid", () => {
       const td = get(root, testId).closest("td")!;
       return [td, ...td.querySelectorAll("*")].map((el) => el.tagName.toLowerCase());
     };
-    // Filled and pending: the input, its delete button and the status badge; icons come from the stylesheet.
+    // Filled, a draft: the input, its delete button and the status badge; icons come from the stylesheet.
     expect(elements("cell-Apollo-2026-11-23")).toEqual(["td", "div", "input", "button", "div", "span"]);
-    expect(get(root, "status-Apollo-2026-11-23").textContent).toBe("Pending");
+    expect(get(root, "status-Apollo-2026-11-23").textContent).toBe("Draft");
     expect(get(root, "delete-Apollo-2026-11-23").getAttribute("aria-label")).toBe("Delete Apollo, Monday 23 November");
     // Empty: no status line.
     expect(elements("cell-Apollo-2026-11-26")).toEqual(["td", "div", "input"]);

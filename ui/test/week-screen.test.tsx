@@ -39,6 +39,68 @@ async function weekWith(
   return app;
 }
 
+describe("Submitting the week", () => {
+  it("sends the drafts, locks them, and takes them back on withdrawal", async () => {
+    const { root, fake } = await weekWith([
+      own({ date: "2026-11-23", project: "Apollo", hours: 7.5 }),
+      own({ date: "2026-11-24", project: "Apollo", hours: 6 }),
+    ]);
+    expect(get(root, "week-state").textContent).toContain("Not submitted");
+    const withdraw = get<HTMLButtonElement>(root, "withdraw-week");
+    expect(withdraw.disabled).toBe(true);
+    await click(get(root, "submit-week"));
+    await waitFor(() => get(root, "status-Apollo-2026-11-23").textContent === "Submitted", "submitted");
+    expect(fake.calls.filter((c) => c.command === "submit_week").map((c) => c.args)).toEqual([{ monday: "2026-11-23" }]);
+    expect(fake.entries.every((e) => e.status === "submitted")).toBe(true);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    expect(cell.readOnly).toBe(true);
+    expect(query(root, "delete-Apollo-2026-11-23")).toBeNull();
+    expect(get<HTMLButtonElement>(root, "submit-week").disabled).toBe(true);
+    expect(get(root, "week-state").textContent).toContain("Submitted");
+    expect(get(root, "message").textContent).toBe("Submitted the week for approval (2 entries).");
+
+    await click(get(root, "withdraw-week"));
+    await waitFor(() => get(root, "status-Apollo-2026-11-23").textContent === "Draft", "withdrawn");
+    expect(get<HTMLInputElement>(root, "cell-Apollo-2026-11-23").readOnly).toBe(false);
+    expect(get<HTMLButtonElement>(root, "submit-week").disabled).toBe(false);
+  });
+
+  it("shows a rejection's reason at its cell and in a notice, until the entry is fixed", async () => {
+    const reason = "Hermes was paused: which project?";
+    const { root } = await weekWith([
+      own({ date: "2026-11-23", project: "Hermes", hours: 4, status: "rejected", decided_by: "dev|lead", reason }),
+    ]);
+    expect(get(root, "reason-Hermes-2026-11-23").textContent).toContain(reason);
+    expect(get(root, "rejected-notice").textContent).toContain(reason);
+    const cell = get<HTMLInputElement>(root, "cell-Hermes-2026-11-23");
+    expect(describedText(cell)).toContain(reason);
+    expect(get<HTMLButtonElement>(root, "submit-week").disabled).toBe(false);
+    await typeInto(cell, "2");
+    await press(cell, "Enter");
+    await waitFor(() => query(root, "rejected-notice") === null, "the notice goes with the fix");
+    expect(get(root, "status-Hermes-2026-11-23").textContent).toBe("Draft");
+  });
+
+  it("does not submit while a change is unsaved, and says why", async () => {
+    const { root, fake } = await weekWith([own({ date: "2026-11-23", project: "Apollo", hours: 1 })]);
+    fake.failNext("update_entry", { code: "offline", message: "The timesheet service cannot be reached." });
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-23");
+    await typeInto(cell, "2");
+    await press(cell, "Enter");
+    await waitForTestId(root, "unsaved-bar");
+    const submit = get<HTMLButtonElement>(root, "submit-week");
+    expect(submit.disabled).toBe(true);
+    expect(submit.title).toContain("not saved");
+  });
+
+  it("is not offered without create:timesheets", async () => {
+    const { root } = await weekWith([own({ date: "2026-11-23", project: "Apollo", hours: 1 })], "auditor");
+    const submit = get<HTMLButtonElement>(root, "submit-week");
+    expect(submit.disabled).toBe(true);
+    expect(describedText(submit)).toContain("create:timesheets");
+  });
+});
+
 describe("My week", () => {
   it("shows the ISO week of today with a real table, labelled cells and totals", async () => {
     const { root } = await weekWith([
@@ -70,7 +132,7 @@ describe("My week", () => {
     expect(cell.value).toBe("7.5");
     expect(cell.readOnly).toBe(true); // approved
     expect(get(root, "status-Apollo-2026-11-23").textContent).toBe("Approved");
-    expect(get(root, "status-Apollo-2026-11-24").textContent).toBe("Pending");
+    expect(get(root, "status-Apollo-2026-11-24").textContent).toBe("Draft");
     expect(get(root, "total-2026-11-24").textContent).toBe("2.25");
     expect(get(root, "row-total-Apollo").textContent).toBe("7.75");
     expect(get(root, "total-week").textContent).toBe("9.75");

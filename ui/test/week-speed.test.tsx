@@ -39,11 +39,12 @@ function bigWeek(monday: string): Entry[] {
         project,
         notes: "",
         hours: (((p + d) % 32) + 1) / 4,
-        status: "pending",
+        status: "draft",
         decided_by: null,
         decided_at: null,
         created_at: `${date}T09:00:00Z`,
         updated_at: `${date}T09:00:00Z`,
+        reason: null,
       };
     }),
   );

@@ -113,7 +113,7 @@ describe("WeekStore", () => {
     const creates = fake.calls.filter((c) => c.command === "create_entry");
     expect(creates.map((c) => c.args.idempotencyKey)).toEqual(["key-1", "key-1"]);
     expect(store.snapshot.edits.size).toBe(0);
-    expect(store.snapshot.grid?.rows[0]?.cells[1]?.status).toBe("pending");
+    expect(store.snapshot.grid?.rows[0]?.cells[1]?.status).toBe("draft");
     expect(fake.entries).toHaveLength(1);
   });
 

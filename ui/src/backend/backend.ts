@@ -45,7 +45,12 @@ export interface SessionView {
   cannot_verify: boolean;
 }
 
-export type Status = "pending" | "approved" | "rejected";
+/**
+ * Where an entry stands: a draft until its owner submits the week; submitted,
+ * read-only until a manager decides or the owner withdraws it; rejected (with a
+ * reason), the owner's to fix and submit again; approved, final.
+ */
+export type Status = "draft" | "submitted" | "approved" | "rejected";
 
 export interface Entry {
   id: string;
@@ -61,6 +66,8 @@ export interface Entry {
   decided_at: string | null;
   created_at: string;
   updated_at: string;
+  /** Why a manager rejected it; null unless rejected. */
+  reason: string | null;
 }
 
 export interface NewEntry {
@@ -103,9 +110,14 @@ export interface Backend {
   createEntry(entry: NewEntry, idempotencyKey: string): Promise<Entry>;
   updateEntry(id: string, patch: EntryPatch): Promise<Entry>;
   deleteEntry(id: string): Promise<void>;
+  /** Sends the week from `monday` (its drafts and rejected entries) for approval; answers the week's entries. */
+  submitWeek(monday: string): Promise<Entry[]>;
+  /** Takes back what of the week from `monday` still waits for a decision; answers the week's entries. */
+  withdrawWeek(monday: string): Promise<Entry[]>;
   /** Other people's entries awaiting a decision. */
   pendingApprovals(): Promise<Entry[]>;
-  decide(ids: string[], decision: Decision): Promise<DecisionOutcome[]>;
+  /** A rejection needs its `reason` (1 to 500 characters), which the owner sees. */
+  decide(ids: string[], decision: Decision, reason?: string | null): Promise<DecisionOutcome[]>;
   /** Called with every session the Rust side pushes (sign-in done, sign-out, offline, cannot verify…). */
   onSession(listener: (session: SessionView) => void): Unsubscribe;
 }

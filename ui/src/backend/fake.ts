@@ -2,8 +2,10 @@
  * An in-memory Backend that behaves like the desktop app: for unit and DOM tests,
  * and for `npm run dev` in a plain browser.
  *
- * It enforces what the API enforces (scopes, the row rules, approved entries are
- * frozen, nobody decides their own entries, idempotent creates), and lets a test
+ * It enforces what the API enforces (scopes, the row rules, drafts until the week
+ * is submitted, submitted entries read-only, approved entries frozen, a reason
+ * for every rejection, nobody decides their own entries, idempotent creates), and
+ * lets a test
  * make any command fail (`failNext`), the network go away (`setOffline`) or the
  * server become unable to verify sign-ins (`setCannotVerify`).
  */
@@ -62,6 +64,8 @@ export type Command =
   | "create_entry"
   | "update_entry"
   | "delete_entry"
+  | "submit_week"
+  | "withdraw_week"
   | "pending_approvals"
   | "decide";
 
@@ -101,11 +105,12 @@ export function makeEntry(fields: Partial<Entry> & Pick<Entry, "date" | "project
     owner: PERSONAS.employee.sub,
     owner_name: PERSONAS.employee.name,
     notes: "",
-    status: "pending",
+    status: "draft",
     decided_by: null,
     decided_at: null,
     created_at: stamp,
     updated_at: stamp,
+    reason: null,
     ...fields,
   };
 }
@@ -126,8 +131,16 @@ export function seedEntries(today: string): Entry[] {
       decided_by: "dev|lead",
       decided_at: `${day(1)}T10:00:00Z`,
     }),
-    makeEntry({ owner: p.sub, owner_name: p.name, date: day(1), project: "Apollo", hours: 6, notes: "Design review" }),
-    makeEntry({ owner: p.sub, owner_name: p.name, date: day(1), project: "Hermes", hours: 2 }),
+    makeEntry({
+      owner: p.sub,
+      owner_name: p.name,
+      date: day(1),
+      project: "Apollo",
+      hours: 6,
+      notes: "Design review",
+      status: "submitted",
+    }),
+    makeEntry({ owner: p.sub, owner_name: p.name, date: day(1), project: "Hermes", hours: 2, status: "draft" }),
     makeEntry({
       owner: p.sub,
       owner_name: p.name,
@@ -137,11 +150,12 @@ export function seedEntries(today: string): Entry[] {
       status: "rejected",
       decided_by: "dev|lead",
       decided_at: `${day(2)}T16:00:00Z`,
+      reason: "Hermes was paused this week: which project was it?",
     }),
     makeEntry({ owner: p.sub, owner_name: p.name, date: day(-7), project: "Apollo", hours: 8, status: "approved" }),
   ]);
-  const ada = { owner: "dev|ada", owner_name: "Ada Lovelace" };
-  const grace = { owner: "dev|grace", owner_name: "Grace Hopper" };
+  const ada = { owner: "dev|ada", owner_name: "Ada Lovelace", status: "submitted" as const };
+  const grace = { owner: "dev|grace", owner_name: "Grace Hopper", status: "submitted" as const };
   const others = [
     makeEntry({ ...ada, date: day(-7), project: "Analytical Engine", hours: 8 }),
     makeEntry({ ...ada, date: day(-6), project: "Analytical Engine", hours: 7.75 }),
@@ -296,11 +310,12 @@ export class FakeBackend implements Backend {
       owner: this.user.sub,
       owner_name: this.user.name,
       ...valid,
-      status: "pending",
+      status: "draft",
       decided_by: null,
       decided_at: null,
       created_at: now,
       updated_at: now,
+      reason: null,
     };
     this.entries.push(created);
     this.created.set(`${this.user.sub}|${idempotencyKey}`, created);
@@ -314,15 +329,18 @@ export class FakeBackend implements Backend {
     const current = this.entries[index] as Entry;
     if (current.status === "approved")
       throw err({ code: "conflict", message: "This entry is approved and can no longer be changed." });
+    if (current.status === "submitted")
+      throw err({ code: "conflict", message: "This entry is submitted: withdraw the week to change it." });
     if (Object.keys(patch).length === 0)
       throw err({ code: "invalid", message: "The change names no field.", field: "body" });
     const valid = validate({ ...current, ...patch });
     const updated: Entry = {
       ...current,
       ...valid,
-      status: "pending",
+      status: "draft",
       decided_by: null,
       decided_at: null,
+      reason: null,
       updated_at: new Date().toISOString(),
     };
     this.entries[index] = updated;
@@ -335,31 +353,54 @@ export class FakeBackend implements Backend {
     const index = this.ownIndex(id);
     if (this.entries[index]?.status === "approved")
       throw err({ code: "conflict", message: "This entry is approved and can no longer be deleted." });
+    if (this.entries[index]?.status === "submitted")
+      throw err({ code: "conflict", message: "This entry is submitted: withdraw the week to delete it." });
     this.entries.splice(index, 1);
+  }
+
+  async submitWeek(monday: string): Promise<Entry[]> {
+    await this.enter("submit_week", { monday });
+    return this.moveWeek(monday, ["draft", "rejected"], "submitted", "The week has no draft or rejected hours to submit.");
+  }
+
+  async withdrawWeek(monday: string): Promise<Entry[]> {
+    await this.enter("withdraw_week", { monday });
+    return this.moveWeek(
+      monday,
+      ["submitted"],
+      "draft",
+      "Nothing of the week waits for a decision: decided hours cannot be withdrawn.",
+    );
   }
 
   async pendingApprovals(): Promise<Entry[]> {
     await this.enter("pending_approvals", {});
     this.require("approve:timesheets");
-    return this.entries.filter((e) => e.owner !== this.user.sub && e.status === "pending").map((e) => ({ ...e }));
+    return this.entries.filter((e) => e.owner !== this.user.sub && e.status === "submitted").map((e) => ({ ...e }));
   }
 
-  async decide(ids: string[], decision: Decision): Promise<DecisionOutcome[]> {
-    await this.enter("decide", { ids, decision });
+  async decide(ids: string[], decision: Decision, reason: string | null = null): Promise<DecisionOutcome[]> {
+    await this.enter("decide", { ids, decision, reason });
     this.require("approve:timesheets");
+    const why = reason?.trim() ?? "";
+    if (decision === "reject" && (why.length === 0 || [...why].length > 500))
+      throw err({ code: "invalid", message: "A rejection needs a reason of 1 to 500 characters.", field: "reason" });
     return ids.map((id): DecisionOutcome => {
       const index = this.entries.findIndex((e) => e.id === id);
       const entry = this.entries[index];
       if (!entry) return { id, entry: null, error: { code: "not_found", message: "This entry no longer exists." } };
       if (entry.owner === this.user.sub)
         return { id, entry: null, error: { code: "forbidden", message: "Nobody can decide on their own entries." } };
-      if (entry.status !== "pending")
+      if (entry.status === "draft")
+        return { id, entry: null, error: { code: "conflict", message: "This entry is a draft: it was not submitted." } };
+      if (entry.status !== "submitted")
         return { id, entry: null, error: { code: "conflict", message: `This entry was already ${entry.status}.` } };
       const decided: Entry = {
         ...entry,
         status: decision === "approve" ? "approved" : "rejected",
         decided_by: this.user.sub,
         decided_at: new Date().toISOString(),
+        reason: decision === "reject" ? why : null,
       };
       this.entries[index] = decided;
       return { id, entry: { ...decided }, error: null };
@@ -372,6 +413,24 @@ export class FakeBackend implements Backend {
   }
 
   // ---- inside ----
+
+  private moveWeek(monday: string, from: Entry["status"][], to: Entry["status"], none: string): Entry[] {
+    this.require("create:timesheets");
+    if (!isDate(monday) || mondayOf(monday) !== monday)
+      throw err({ code: "invalid", message: "week must be a Monday, as YYYY-MM-DD", field: "week" });
+    const sunday = addDays(monday, 6);
+    const inWeek = (e: Entry) => e.owner === this.user.sub && e.date >= monday && e.date <= sunday;
+    const moving = this.entries.filter((e) => inWeek(e) && from.includes(e.status));
+    if (moving.length === 0) throw err({ code: "conflict", message: none });
+    const now = new Date().toISOString();
+    this.entries = this.entries.map((e) =>
+      moving.includes(e) ? { ...e, status: to, decided_by: null, decided_at: null, reason: null, updated_at: now } : e,
+    );
+    return this.entries
+      .filter(inWeek)
+      .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+      .map((e) => ({ ...e }));
+  }
 
   private signedInView(): SessionView {
     return {

@@ -67,12 +67,20 @@ export class TauriBackend implements Backend {
     await call<null>("delete_entry", { id });
   }
 
+  submitWeek(monday: string): Promise<Entry[]> {
+    return call("submit_week", { week: monday });
+  }
+
+  withdrawWeek(monday: string): Promise<Entry[]> {
+    return call("withdraw_week", { week: monday });
+  }
+
   pendingApprovals(): Promise<Entry[]> {
     return call("pending_approvals");
   }
 
-  decide(ids: string[], decision: Decision): Promise<DecisionOutcome[]> {
-    return call("decide", { ids, decision });
+  decide(ids: string[], decision: Decision, reason: string | null = null): Promise<DecisionOutcome[]> {
+    return call("decide", { ids, decision, reason });
   }
 
   onSession(listener: (session: SessionView) => void): Unsubscribe {

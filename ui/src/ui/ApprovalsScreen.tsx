@@ -1,6 +1,7 @@
 /**
  * "Approvals": other people's entries awaiting a decision, grouped by person and
- * ISO week; approve or reject one, a selection, or a whole group.
+ * ISO week; approve or reject one, a selection, or a whole group. A rejection
+ * asks why first: the employee sees the reason next to the hours.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Backend, Decision, Entry } from "../backend/backend";
@@ -32,6 +33,9 @@ interface Busy {
   ids: ReadonlySet<string>;
 }
 
+/** The longest reason a rejection may give, as the API has it. */
+const REASON_MAX = 500;
+
 const verbing = (d: Decision) => (d === "approve" ? "Approving" : "Rejecting");
 
 export function ApprovalsScreen({ backend, announce, onError }: ApprovalsProps) {
@@ -42,6 +46,11 @@ export function ApprovalsScreen({ backend, announce, onError }: ApprovalsProps) 
   const [busy, setBusy] = useState<Busy | null>(null);
   const [rowErrors, setRowErrors] = useState<Map<string, string>>(new Map());
   const [result, setResult] = useState<{ text: string; ok: boolean } | null>(null);
+  /** The entries a rejection is being written for. */
+  const [rejecting, setRejecting] = useState<string[] | null>(null);
+  const [reason, setReason] = useState("");
+  const [reasonError, setReasonError] = useState<string | null>(null);
+  const reasonRef = useRef<HTMLTextAreaElement>(null);
   const seq = useRef(0);
   const resultRef = useRef<HTMLParagraphElement>(null);
   const refocus = useRef(false);
@@ -82,13 +91,45 @@ export function ApprovalsScreen({ backend, announce, onError }: ApprovalsProps) 
   const groups = useMemo(() => groupApprovals(entries ?? []), [entries]);
   const byId = useMemo(() => new Map((entries ?? []).map((e) => [e.id, e])), [entries]);
 
-  const decide = async (ids: string[], decision: Decision) => {
+  // The reason's field takes the keyboard when it opens.
+  useEffect(() => {
+    if (rejecting) reasonRef.current?.focus();
+  }, [rejecting]);
+
+  /** Asks why `ids` are rejected before rejecting them. */
+  const askReject = (ids: string[]) => {
+    if (ids.length === 0 || busy) return;
+    setRejecting(ids);
+    setReasonError(null);
+  };
+
+  const confirmReject = (event: Event) => {
+    event.preventDefault();
+    if (!rejecting) return;
+    const why = reason.trim();
+    if (why.length === 0) {
+      setReasonError("Say what needs fixing: the employee sees this next to the hours.");
+      reasonRef.current?.focus();
+      return;
+    }
+    if ([...why].length > REASON_MAX) {
+      setReasonError(`A reason has at most ${REASON_MAX} characters (this has ${[...why].length}).`);
+      return;
+    }
+    const ids = rejecting;
+    setRejecting(null);
+    setReason("");
+    setReasonError(null);
+    void decide(ids, "reject", why);
+  };
+
+  const decide = async (ids: string[], decision: Decision, why: string | null = null) => {
     if (ids.length === 0 || busy) return;
     setBusy({ decision, ids: new Set(ids) });
     setResult(null);
     announce(`${verbing(decision)} ${countEntries(ids.length)}…`, "info");
     try {
-      const outcomes = await backend.decide(ids, decision);
+      const outcomes = await backend.decide(ids, decision, why);
       const summary = summarizeDecision(decision, ids, outcomes, byId);
       const done = new Set(summary.done);
       setEntries((list) => (list ?? []).filter((e) => !done.has(e.id)));
@@ -157,11 +198,57 @@ export function ApprovalsScreen({ backend, announce, onError }: ApprovalsProps) 
           class="danger"
           data-testid="reject-selected"
           disabled={selectedIds.length === 0 || busy !== null}
-          onClick={() => void decide(selectedIds, "reject")}
+          onClick={() => askReject(selectedIds)}
         >
           {busy?.decision === "reject" && busy.ids.size > 1 ? <Spinner /> : <CrossIcon />} Reject selected
         </button>
       </div>
+
+      {rejecting && (
+        <form class="reject-form" data-testid="reject-form" onSubmit={confirmReject} noValidate>
+          <label for="reject-reason">
+            {rejecting.length === 1 && byId.get(rejecting[0] as string)
+              ? `Why is ${describeEntry(byId.get(rejecting[0] as string) as Entry)} rejected?`
+              : `Why are ${countEntries(rejecting.length)} rejected?`}
+          </label>
+          <textarea
+            id="reject-reason"
+            ref={reasonRef}
+            data-testid="reject-reason"
+            rows={2}
+            maxLength={REASON_MAX}
+            value={reason}
+            aria-invalid={reasonError ? true : undefined}
+            aria-describedby={reasonError ? "reject-reason-error reject-reason-hint" : "reject-reason-hint"}
+            onInput={(e) => {
+              setReason(e.currentTarget.value);
+              if (reasonError) setReasonError(null);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                e.preventDefault();
+                setRejecting(null);
+              }
+            }}
+          />
+          <span id="reject-reason-hint" class="muted small-text">
+            The employee sees this next to the hours; {REASON_MAX - [...reason].length} characters left.
+          </span>
+          {reasonError && (
+            <p id="reject-reason-error" class="field-error" role="alert">
+              {reasonError}
+            </p>
+          )}
+          <div class="reject-actions">
+            <button type="submit" class="danger" data-testid="confirm-reject">
+              <CrossIcon /> Reject
+            </button>
+            <button type="button" data-testid="cancel-reject" onClick={() => setRejecting(null)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
 
       {result && (
         <p
@@ -197,7 +284,7 @@ export function ApprovalsScreen({ backend, announce, onError }: ApprovalsProps) 
           busy={busy}
           rowErrors={rowErrors}
           onSelect={setSelected}
-          onDecide={(ids, d) => void decide(ids, d)}
+          onDecide={(ids, d) => (d === "reject" ? askReject(ids) : void decide(ids, d))}
         />
       ))}
     </section>

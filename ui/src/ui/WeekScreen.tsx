@@ -13,8 +13,18 @@ import { formatQuarters, hoursPhrase, parseHours } from "../hours";
 import { cellKeyCommand, type Position } from "../keyboard";
 import { can, gate, missingText } from "../scopes";
 import { fullDateLabel, longDayLabel, mondayOf, shortDayLabel, weekdayIndex, weekLabel } from "../week";
-import type { WeekStore } from "../week-store";
-import { ChevronLeft, ChevronRight, CrossIcon, LockIcon, RetryIcon, Spinner, WarningIcon } from "./icons";
+import type { WeekSnapshot, WeekStore } from "../week-store";
+import {
+  ChevronLeft,
+  ChevronRight,
+  CrossIcon,
+  LockIcon,
+  RetryIcon,
+  SendIcon,
+  Spinner,
+  UndoIcon,
+  WarningIcon,
+} from "./icons";
 import { memo } from "./memo";
 import { StatusBadge } from "./status";
 import { useStore } from "./use-store";
@@ -185,6 +195,32 @@ export function WeekScreen({ store }: { store: WeekStore }) {
             >
               Discard all
             </button>
+          </div>
+        </div>
+      )}
+
+      {grid && snap.loaded && (
+        <SubmissionBar store={store} submission={snap.submission} moving={snap.moving} />
+      )}
+
+      {snap.loaded && snap.submission.rejected.length > 0 && (
+        <div class="rejected-notice" role="note" data-testid="rejected-notice">
+          <WarningIcon />
+          <div>
+            <strong>
+              {snap.submission.rejected.length === 1
+                ? "1 entry was sent back"
+                : `${snap.submission.rejected.length} entries were sent back`}
+              : fix {snap.submission.rejected.length === 1 ? "it" : "them"} and submit the week again.
+            </strong>
+            <ul>
+              {snap.submission.rejected.map((e) => (
+                <li key={e.id}>
+                  <bdi dir="auto">{e.project}</bdi>, {fullDateLabel(e.date)}:{" "}
+                  {e.reason ? <q dir="auto">{e.reason}</q> : <span class="muted">no reason was given</span>}
+                </li>
+              ))}
+            </ul>
           </div>
         </div>
       )}
@@ -418,6 +454,7 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
   // Most cells have nothing to say below the input: they get no status line
   // (the stylesheet keeps its room, so rows keep one height).
   const hasMeta = cell.status !== null || saving || failed || cell.multiple;
+  const reason = cell.status === "rejected" ? (cell.entry?.reason ?? null) : null;
 
   const describedBy = [
     hasMeta ? statusId : "",
@@ -468,7 +505,11 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
   return (
     <td
       class={classes.join(" ")}
-      title={cell.lock ?? failure ?? (cell.entry?.notes ? `Notes: ${cell.entry.notes}` : undefined)}
+      title={
+        cell.lock ??
+        failure ??
+        (reason ? `Rejected: ${reason}` : cell.entry?.notes ? `Notes: ${cell.entry.notes}` : undefined)
+      }
     >
       <div class="cell-main">
         <input
@@ -537,6 +578,12 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
               </button>
             </>
           )}
+          {reason && !saving && !failed && (
+            <span class="cell-reason" data-testid={`reason-${project}-${date}`} title={reason}>
+              <span class="sr-only">Reason: </span>
+              {reason}
+            </span>
+          )}
           {cell.multiple && (
             <span class="multi-note" title={cell.lock ?? undefined}>
               {cell.entries.length} entries<span class="sr-only">{`, ${hoursPhrase(cell.savedQuarters)} in all`}</span>
@@ -557,3 +604,64 @@ const CellView = memo(function CellView({ cell, loaded, rowIndex, col, rowCount,
     </td>
   );
 });
+
+/**
+ * The week as one thing to send: where it stands, "Submit week" and "Withdraw",
+ * each disabled with its reason when it does not apply.
+ */
+function SubmissionBar({
+  store,
+  submission,
+  moving,
+}: {
+  store: WeekStore;
+  submission: WeekSnapshot["submission"];
+  moving: WeekSnapshot["moving"];
+}) {
+  const { toSubmit, waiting, approved, rejected, submitBlocked, withdrawBlocked } = submission;
+  const parts: string[] = [];
+  if (toSubmit - rejected.length > 0) parts.push(`${toSubmit - rejected.length} draft`);
+  if (rejected.length > 0) parts.push(`${rejected.length} sent back`);
+  if (waiting > 0) parts.push(`${waiting} waiting for a decision`);
+  if (approved > 0) parts.push(`${approved} approved`);
+  const state =
+    toSubmit + waiting + approved === 0
+      ? "Nothing entered yet"
+      : toSubmit === 0 && waiting === 0
+        ? "Approved"
+        : toSubmit === 0
+          ? "Submitted"
+          : "Not submitted";
+  return (
+    <div class="submission-bar" role="group" aria-label="Send the week for approval">
+      <span class="submission-state" data-testid="week-state">
+        <strong>{state}</strong>
+        {parts.length > 0 && <span class="muted"> · {parts.join(", ")}</span>}
+      </span>
+      <span class="spacer" />
+      <button
+        type="button"
+        class="primary"
+        data-testid="submit-week"
+        disabled={submitBlocked !== null}
+        title={submitBlocked ?? "Send the week's drafts and sent-back hours to your manager"}
+        aria-describedby="submit-week-why"
+        onClick={() => void store.submitWeek()}
+      >
+        {moving === "submit" ? <Spinner /> : <SendIcon />} Submit week
+      </button>
+      <button
+        type="button"
+        data-testid="withdraw-week"
+        disabled={withdrawBlocked !== null}
+        title={withdrawBlocked ?? "Take back what waits for a decision, to change it"}
+        onClick={() => void store.withdrawWeek()}
+      >
+        {moving === "withdraw" ? <Spinner /> : <UndoIcon />} Withdraw
+      </button>
+      <span id="submit-week-why" class="sr-only">
+        {submitBlocked ?? ""}
+      </span>
+    </div>
+  );
+}

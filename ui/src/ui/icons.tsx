@@ -110,3 +110,22 @@ export const OfflineIcon = (p: IconProps) => (
 
 /** A spinning ring; stands still when the person prefers reduced motion. */
 export const Spinner = () => <span class="spinner" aria-hidden="true" />;
+
+export const SendIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M2.5 8L13.5 3 10 13.5 7.5 9z M7.5 9L13.5 3" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round" />
+  </Svg>
+);
+
+export const UndoIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path
+      d="M5.5 4L2.5 7l3 3M3 7h6.5a3.5 3.5 0 010 7H7"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="1.6"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+    />
+  </Svg>
+);

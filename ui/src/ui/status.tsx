@@ -1,9 +1,10 @@
 import type { Status } from "../backend/backend";
 
 const WORDS: Record<Status | "mixed", { word: string; title: string }> = {
-  pending: { word: "Pending", title: "Pending: waiting for a manager's approval" },
+  draft: { word: "Draft", title: "Draft: not sent yet; submit the week when it is complete" },
+  submitted: { word: "Submitted", title: "Submitted: waiting for a manager's decision" },
   approved: { word: "Approved", title: "Approved: it can no longer be changed" },
-  rejected: { word: "Rejected", title: "Rejected: change it to send it for approval again" },
+  rejected: { word: "Rejected", title: "Rejected: fix it and submit the week again" },
   mixed: { word: "Mixed", title: "Several entries with different statuses" },
 };
 

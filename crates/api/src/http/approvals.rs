@@ -1,4 +1,4 @@
-//! Deciding others' entries: the queue of pending ones, and approve or reject.
+//! Deciding others' entries: the queue of submitted ones, and approve or reject.
 
 use super::auth::{Approve, Scoped};
 use super::entries::checked_range;
@@ -37,7 +37,7 @@ pub(crate) struct OptionalRange {
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(OptionalRange),
     security(("bearer" = ["approve:timesheets"])),
     responses(
-        (status = 200, description = "Pending entries of others", body = EntryList),
+        (status = 200, description = "Submitted entries of others", body = EntryList),
         (status = 400, description = "A malformed query, naming the parameter", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "No approve:timesheets", body = ErrorBody),
@@ -56,7 +56,7 @@ pub(crate) async fn list(
     ctx.store.awaiting_decision(&caller.sub, from, to).await
 }
 
-/// Approve or reject someone else's pending entry.
+/// Approve or reject someone else's submitted entry. A rejection says why.
 #[utoipa::path(post, path = "/v1/entries/{id}/decision", tag = "approvals",
     request_body = DecisionRequest,
     params(("id" = String, Path, description = "The entry's id (a UUID)")),
@@ -66,8 +66,8 @@ pub(crate) async fn list(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "No approve:timesheets, or the caller's own entry", body = ErrorBody),
         (status = 404, description = "No such entry", body = ErrorBody),
-        (status = 409, description = "Already decided, or changed since `seen_updated_at`", body = ErrorBody),
-        (status = 422, description = "Not approve or reject", body = ErrorBody),
+        (status = 409, description = "A draft, already decided, or changed since `seen_updated_at`", body = ErrorBody),
+        (status = 422, description = "Not approve or reject, or a rejection without a reason (1 to 500 characters)", body = ErrorBody),
     ))]
 pub(crate) async fn decide(
     State(ctx): State<ApiContext>,
@@ -75,9 +75,16 @@ pub(crate) async fn decide(
     EntryId(id): EntryId,
     Json(body): Json<DecisionRequest>,
 ) -> Result<Json<Entry>, Error> {
+    let reason = body.validate()?;
     let entry = ctx
         .store
-        .decide(&caller.sub, &id, body.decision, body.seen_updated_at)
+        .decide(
+            &caller.sub,
+            &id,
+            body.decision,
+            body.seen_updated_at,
+            reason.as_deref(),
+        )
         .await?;
     Ok(Json(entry))
 }

@@ -74,7 +74,7 @@ pub(crate) async fn list(
     ctx.store.own_entries(&caller.sub, from, to).await
 }
 
-/// Create an entry for the caller, pending approval.
+/// Create an entry for the caller, as a draft until the week is submitted.
 ///
 /// With an `Idempotency-Key`, a retry returns the first answer and creates nothing.
 #[utoipa::path(post, path = "/v1/entries", tag = "entries", request_body = NewEntry,
@@ -111,8 +111,9 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(created)))
 }
 
-/// Edit one of the caller's entries. A rejected entry becomes pending again; an
-/// approved one cannot change.
+/// Edit one of the caller's draft or rejected entries, which is a draft
+/// afterwards. A submitted entry waits for its decision unchanged (withdraw the
+/// week to change it); an approved one cannot change.
 #[utoipa::path(patch, path = "/v1/entries/{id}", tag = "entries", request_body = EntryPatch,
     params(("id" = String, Path, description = "The entry's id (a UUID)")),
     security(("bearer" = ["create:timesheets"])),
@@ -121,7 +122,7 @@ pub(crate) async fn create(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "No create:timesheets", body = ErrorBody),
         (status = 404, description = "No such entry of the caller's", body = ErrorBody),
-        (status = 409, description = "The entry is approved", body = ErrorBody),
+        (status = 409, description = "The entry is submitted or approved", body = ErrorBody),
         (status = 422, description = "A rule broken, naming the field", body = ErrorBody),
     ))]
 pub(crate) async fn update(
@@ -144,7 +145,7 @@ pub(crate) async fn update(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "No delete:timesheets", body = ErrorBody),
         (status = 404, description = "No such entry of the caller's", body = ErrorBody),
-        (status = 409, description = "The entry is approved", body = ErrorBody),
+        (status = 409, description = "The entry is submitted or approved", body = ErrorBody),
     ))]
 pub(crate) async fn remove(
     State(ctx): State<ApiContext>,

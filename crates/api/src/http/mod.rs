@@ -1,7 +1,7 @@
 //! The HTTP face of the API: the shared context, the routes, and the middleware.
 //!
 //! Each concept has its module and its own `router()`, merged here: [`entries`]
-//! (one's own entries), [`approvals`] (deciding others'), [`me`] (the caller's
+//! (one's own entries), [`weeks`] (submitting them), [`approvals`] (deciding others'), [`me`] (the caller's
 //! verified name), [`openapi`] (the document). [`auth`] and [`extract`] turn requests into typed, checked input;
 //! [`error`] turns every failure into a response.
 
@@ -13,6 +13,7 @@ pub(crate) mod extract;
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod verified;
+pub(crate) mod weeks;
 
 use crate::jwks::{IssuerCheck, Jwks};
 use crate::store::Store;
@@ -173,6 +174,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
         .merge(entries::router())
+        .merge(weeks::router())
         .merge(approvals::router())
         .merge(me::router())
         .fallback(not_found)

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         super::entries::create,
         super::entries::update,
         super::entries::remove,
+        super::weeks::submit,
+        super::weeks::withdraw,
         super::approvals::list,
         super::approvals::decide,
         super::me::show,

@@ -17,7 +17,7 @@ macro_rules! select_entries {
             "SELECT id, owner, ",
             $owner_name,
             " AS owner_name, date, project, notes, quarters, status, decided_by, \
-             decided_at, created_at, updated_at FROM entries ",
+             decided_at, created_at, updated_at, reason FROM entries ",
             $rest
         )
     };
@@ -39,10 +39,10 @@ const OWN_ENTRIES: &str = select_entries!(
     "WHERE owner = $1 AND date >= $2 AND date <= $3 ORDER BY date, project, created_at, id"
 );
 
-/// Everyone else's pending entries between two dates, by owner (the order of the
-/// `entries_status_owner_date` index).
+/// Everyone else's submitted entries between two dates, by owner (the order of
+/// the `entries_status_owner_date` index).
 const AWAITING: &str = select_entries!(
-    "WHERE status = 'pending' AND owner <> $1 AND date >= $2 AND date <= $3 \
+    "WHERE status = 'submitted' AND owner <> $1 AND date >= $2 AND date <= $3 \
      ORDER BY owner, date, project, created_at, id"
 );
 
@@ -108,6 +108,7 @@ pub(super) struct Columns<S> {
     pub(super) decided_at: Option<S>,
     pub(super) created_at: S,
     pub(super) updated_at: S,
+    pub(super) reason: Option<S>,
 }
 
 /// An entry as sqlx reads it.
@@ -138,6 +139,7 @@ impl<S: AsRef<str> + Into<String>> TryFrom<Columns<S>> for Entry {
             project: row.project.into(),
             notes: row.notes.into(),
             decided_by: row.decided_by.map(Into::into),
+            reason: row.reason.map(Into::into),
         })
     }
 }
@@ -491,11 +493,12 @@ impl Store {
             project: entry.project.clone(),
             notes: entry.notes.clone(),
             hours: entry.hours,
-            status: Status::Pending,
+            status: Status::Draft,
             decided_by: None,
             decided_at: None,
             created_at: at,
             updated_at: at,
+            reason: None,
         }))
     }
 
@@ -559,8 +562,9 @@ impl Store {
         Ok(())
     }
 
-    /// Edits `owner`'s entry `id`. A rejected entry goes back to pending (a new
-    /// version asks for a new decision); an approved one is frozen.
+    /// Edits `owner`'s entry `id`, a draft or a rejected one, which is a draft
+    /// afterwards (a new version asks for a new submission). A submitted entry
+    /// waits for its decision unchanged, and an approved one is frozen.
     pub(crate) async fn update(
         &self,
         owner: &str,
@@ -569,30 +573,35 @@ impl Store {
     ) -> Result<Entry, Error> {
         let mut w = self.begin_write(Some(owner)).await?;
         let before = Self::find_own(&mut w, owner, id).await?;
-        if before.status == Status::Approved {
-            return Err(Error::Conflict("an approved entry cannot be changed"));
-        }
+        not_editable(
+            before.status,
+            "a submitted entry cannot be changed: withdraw the week first",
+            "an approved entry cannot be changed",
+        )?;
         let at = now();
         let after = Entry {
             date: patch.date.unwrap_or(before.date),
             project: patch.project.unwrap_or_else(|| before.project.clone()),
             notes: patch.notes.unwrap_or_else(|| before.notes.clone()),
             hours: patch.hours.unwrap_or(before.hours),
-            status: Status::Pending,
+            status: Status::Draft,
             decided_by: None,
             decided_at: None,
+            reason: None,
             updated_at: at,
             ..before.clone()
         };
         Self::check_day(&mut w, owner, after.date, after.hours, id).await?;
-        // The status condition guards against a decision that landed after we read
-        // (PostgreSQL re-checks it against the row as committed).
+        // The status condition guards against a submission or a decision that
+        // landed after we read (PostgreSQL re-checks it against the row as
+        // committed).
         let (date, at_text) = (date_text(after.date), time_text(at));
         let touched = on!(w.db()?, |db| {
             sqlx::query(
                 "UPDATE entries SET date = $1, project = $2, notes = $3, quarters = $4, \
-                 status = 'pending', decided_by = NULL, decided_at = NULL, updated_at = $5 \
-                 WHERE id = $6 AND owner = $7 AND status <> 'approved'",
+                 status = 'draft', decided_by = NULL, decided_at = NULL, reason = NULL, \
+                 updated_at = $5 \
+                 WHERE id = $6 AND owner = $7 AND status IN ('draft', 'rejected')",
             )
             .bind(&date)
             .bind(&after.project)
@@ -606,7 +615,9 @@ impl Store {
             .map(|done| done.rows_affected() > 0)
         })?;
         if !touched {
-            return Err(Error::Conflict("an approved entry cannot be changed"));
+            return Err(Error::Conflict(
+                "the entry was submitted or decided meanwhile: reload it",
+            ));
         }
         let detail = serde_json::json!({
             "before": audit_detail(&before),
@@ -617,37 +628,135 @@ impl Store {
         Ok(after)
     }
 
-    /// Deletes `owner`'s entry `id`, unless it is approved.
+    /// Deletes `owner`'s entry `id`, a draft or a rejected one.
     pub(crate) async fn delete(&self, owner: &str, id: &str) -> Result<(), Error> {
         let mut w = self.begin_write(Some(owner)).await?;
         let entry = Self::find_own(&mut w, owner, id).await?;
-        if entry.status == Status::Approved {
-            return Err(Error::Conflict("an approved entry cannot be deleted"));
-        }
+        not_editable(
+            entry.status,
+            "a submitted entry cannot be deleted: withdraw the week first",
+            "an approved entry cannot be deleted",
+        )?;
         let touched = on!(w.db()?, |db| {
-            sqlx::query("DELETE FROM entries WHERE id = $1 AND owner = $2 AND status <> 'approved'")
-                .bind(id)
-                .bind(owner)
-                .execute(db)
-                .await
-                .map(|done| done.rows_affected() > 0)
+            sqlx::query(
+                "DELETE FROM entries WHERE id = $1 AND owner = $2 \
+                 AND status IN ('draft', 'rejected')",
+            )
+            .bind(id)
+            .bind(owner)
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected() > 0)
         })?;
         if !touched {
-            return Err(Error::Conflict("an approved entry cannot be deleted"));
+            return Err(Error::Conflict(
+                "the entry was submitted or decided meanwhile: reload it",
+            ));
         }
         Self::audit(&mut w, owner, "delete", id, audit_detail(&entry), now()).await?;
         w.commit().await?;
         Ok(())
     }
 
-    /// Approves or rejects someone else's pending entry `id`, only if it is still
-    /// as the decider saw it (`seen` is its `updated_at` then).
+    /// Submits `owner`'s week from `monday`: every draft and rejected entry of it
+    /// goes to the managers, read-only until decided or withdrawn. Refuses a
+    /// week with nothing to submit.
+    pub(crate) async fn submit_week(&self, owner: &str, monday: NaiveDate) -> Result<(), Error> {
+        self.move_week(owner, monday, Move::Submit).await
+    }
+
+    /// Withdraws `owner`'s submission of the week from `monday`: every entry of
+    /// it still waiting for a decision is a draft again. Decided entries stay
+    /// as decided. Refuses a week with nothing waiting.
+    pub(crate) async fn withdraw_week(&self, owner: &str, monday: NaiveDate) -> Result<(), Error> {
+        self.move_week(owner, monday, Move::Withdraw).await
+    }
+
+    /// Moves the entries of `owner`'s week that `how` takes from one status to
+    /// the next, each with its audit row, in one transaction.
+    async fn move_week(&self, owner: &str, monday: NaiveDate, how: Move) -> Result<(), Error> {
+        let (from, to) = (date_text(monday), date_text(monday + chrono::Days::new(6)));
+        let (taken, status, action, none) = match how {
+            Move::Submit => (
+                "status IN ('draft', 'rejected')",
+                Status::Submitted,
+                "submit",
+                "the week has no draft or rejected hours to submit",
+            ),
+            Move::Withdraw => (
+                "status = 'submitted'",
+                Status::Draft,
+                "withdraw",
+                "nothing of the week waits for a decision: decided hours cannot be withdrawn",
+            ),
+        };
+        let mut w = self.begin_write(Some(owner)).await?;
+        let select = format!(
+            "{} WHERE owner = $1 AND date >= $2 AND date <= $3 AND {taken} ORDER BY date, project, created_at, id",
+            select_entries!("owner_name", "")
+        );
+        let moving: Vec<EntryRow> = on!(w.db()?, |db| {
+            sqlx::query_as(&select)
+                .bind(owner)
+                .bind(&from)
+                .bind(&to)
+                .fetch_all(db)
+                .await
+        })?;
+        if moving.is_empty() {
+            return Err(Error::Conflict(none));
+        }
+        let at = now();
+        let at_text = time_text(at);
+        let update = format!(
+            "UPDATE entries SET status = $1, decided_by = NULL, decided_at = NULL, \
+             reason = NULL, updated_at = $2 \
+             WHERE owner = $3 AND date >= $4 AND date <= $5 AND {taken}"
+        );
+        let moved = on!(w.db()?, |db| {
+            sqlx::query(&update)
+                .bind(status.as_str())
+                .bind(&at_text)
+                .bind(owner)
+                .bind(&from)
+                .bind(&to)
+                .execute(db)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        if moved != moving.len() as u64 {
+            return Err(Error::Conflict(
+                "the week changed while it was being moved: try again",
+            ));
+        }
+        for row in moving {
+            let mut entry = Entry::try_from(row)?;
+            entry.status = status;
+            entry.updated_at = at;
+            Self::audit(
+                &mut w,
+                owner,
+                action,
+                &entry.id.clone(),
+                audit_detail(&entry),
+                at,
+            )
+            .await?;
+        }
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Approves or rejects someone else's submitted entry `id`, only if it is
+    /// still as the decider saw it (`seen` is its `updated_at` then). A
+    /// rejection carries its `reason`.
     pub(crate) async fn decide(
         &self,
         decider: &str,
         id: &str,
         decision: Decision,
         seen: DateTime<Utc>,
+        reason: Option<&str>,
     ) -> Result<Entry, Error> {
         let mut w = self.begin_write(None).await?;
         let unlocked = Self::find(&mut w, id).await?.ok_or(Error::NotFound)?;
@@ -658,8 +767,16 @@ impl Store {
         if before.owner == decider {
             return Err(Error::Forbidden("nobody decides their own entries"));
         }
-        if before.status != Status::Pending {
-            return Err(Error::Conflict("the entry has already been decided"));
+        match before.status {
+            Status::Submitted => {}
+            Status::Draft => {
+                return Err(Error::Conflict(
+                    "the entry is a draft: only submitted hours are decided",
+                ))
+            }
+            Status::Approved | Status::Rejected => {
+                return Err(Error::Conflict("the entry has already been decided"))
+            }
         }
         if seen != before.updated_at {
             return Err(Error::Conflict(
@@ -672,11 +789,12 @@ impl Store {
         let touched = on!(w.db()?, |db| {
             sqlx::query(
                 "UPDATE entries SET status = $1, decided_by = $2, decided_at = $3, \
-                 updated_at = $3 WHERE id = $4 AND status = 'pending'",
+                 updated_at = $3, reason = $4 WHERE id = $5 AND status = 'submitted'",
             )
             .bind(status.as_str())
             .bind(decider)
             .bind(&at_text)
+            .bind(reason)
             .bind(id)
             .execute(db)
             .await
@@ -694,9 +812,34 @@ impl Store {
             Decision::Approve => "approve",
             Decision::Reject => "reject",
         };
-        Self::audit(&mut w, decider, action, id, audit_detail(&after), at).await?;
+        let mut detail = audit_detail(&after);
+        if let Some(reason) = reason {
+            detail["reason"] = reason.into();
+        }
+        Self::audit(&mut w, decider, action, id, detail, at).await?;
         w.commit().await?;
         Ok(after)
+    }
+}
+
+/// Which way [`Store::move_week`] moves a week.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    Submit,
+    Withdraw,
+}
+
+/// Refuses to let the owner change or delete an entry in `status`: `submitted`
+/// and `approved` say why for each.
+fn not_editable(
+    status: Status,
+    submitted: &'static str,
+    approved: &'static str,
+) -> Result<(), Error> {
+    match status {
+        Status::Draft | Status::Rejected => Ok(()),
+        Status::Submitted => Err(Error::Conflict(submitted)),
+        Status::Approved => Err(Error::Conflict(approved)),
     }
 }
 
@@ -824,12 +967,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = Store::sqlite_in(&dir, None).await;
         let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
-        let mut made = Vec::new();
         for (i, notes) in ["", "a \"quote\", a \\ and\na line", "Zürich → 東京 \u{7}"]
             .into_iter()
             .enumerate()
         {
-            let created = store
+            store
                 .create(CreateEntry {
                     owner: "alice".into(),
                     owner_name: "Alice \"A\"".into(),
@@ -842,13 +984,35 @@ mod tests {
                     idempotency_key: None,
                 })
                 .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .into_entry();
-            made.push(created);
+                .unwrap_or_else(|e| panic!("{e}"));
         }
-        let first = &made[0];
         store
-            .decide("bob", &first.id, Decision::Approve, first.updated_at)
+            .submit_week("alice", monday)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let submitted: timesheets_core::EntryList = serde_json::from_slice(
+            &store
+                .own_entries("alice", monday, monday + chrono::Days::new(6))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .0,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let [first, second, ..] = &submitted.entries[..] else {
+            panic!("{submitted:?}")
+        };
+        store
+            .decide("bob", &first.id, Decision::Approve, first.updated_at, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .decide(
+                "bob",
+                &second.id,
+                Decision::Reject,
+                second.updated_at,
+                Some("\"Apollo\" was\nTuesday → 東京"),
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         for json in [

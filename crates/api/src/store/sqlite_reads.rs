@@ -198,6 +198,7 @@ fn columns<'r>(row: &'r Row<'_>) -> Result<Columns<&'r str>, Error> {
         decided_at: optional_text(row, 9)?,
         created_at: text(row, 10)?,
         updated_at: text(row, 11)?,
+        reason: optional_text(row, 12)?,
     })
 }
 

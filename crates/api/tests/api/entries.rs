@@ -53,7 +53,11 @@ async fn created_entries_are_listed_in_order(backend: Backend) {
     assert_eq!(zeus["project"], "Zeus", "the project is trimmed");
     assert_eq!(zeus["notes"], "design");
     assert_eq!(zeus["hours"], 7.5);
-    assert_eq!(zeus["status"], "pending");
+    assert_eq!(
+        zeus["status"], "draft",
+        "hours are drafts until the week is submitted"
+    );
+    assert_eq!(zeus["reason"], Value::Null);
     assert_eq!(zeus["decided_by"], Value::Null);
     assert_eq!(zeus["created_at"], zeus["updated_at"]);
 
@@ -400,22 +404,35 @@ async fn edits_follow_the_status(backend: Backend) {
     let reply = app.patch(&upper, &alice, json!({"hours": 2.5})).await;
     assert_eq!(reply.status, 200);
 
-    // Rejected: editing is allowed and asks for a new decision.
+    // Submitted: read-only until decided or withdrawn.
+    let submitted = app.submit(&alice, "2026-11-23").await;
+    let reply = app.patch(&path, &alice, json!({"hours": 2.75})).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (409, "conflict"),
+        "{}",
+        reply.text
+    );
+    assert!(reply.json["message"].as_str().unwrap().contains("withdraw"));
+
+    // Rejected: editing is allowed, and makes a draft again.
     let decision = format!("/v1/entries/{id}/decision");
-    let seen = |entry: &Value, decision: &str| json!({"decision": decision, "seen_updated_at": entry["updated_at"]});
+    let seen = |entry: &Value, decision: &str| json!({"decision": decision, "seen_updated_at": entry["updated_at"], "reason": "not 2.5"});
     let reply = app
-        .post(&decision, &mona, seen(&reply.json, "reject"))
+        .post(&decision, &mona, seen(&submitted[0], "reject"))
         .await;
-    assert_eq!(reply.json["status"], "rejected");
+    assert_eq!(reply.json["status"], "rejected", "{}", reply.text);
     let reply = app.patch(&path, &alice, json!({"hours": 3})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.json["status"], "pending");
+    assert_eq!(reply.json["status"], "draft");
     assert_eq!(reply.json["decided_by"], Value::Null);
     assert_eq!(reply.json["decided_at"], Value::Null);
+    assert_eq!(reply.json["reason"], Value::Null);
 
     // Approved: frozen.
-    app.post(&decision, &mona, seen(&reply.json, "approve"))
-        .await;
+    let submitted = app.submit(&alice, "2026-11-23").await;
+    let approve = json!({"decision": "approve", "seen_updated_at": submitted[0]["updated_at"]});
+    assert_eq!(app.post(&decision, &mona, approve).await.status, 200);
     let reply = app.patch(&path, &alice, json!({"hours": 4})).await;
     assert_eq!(
         (reply.status, reply.error()),
@@ -434,7 +451,7 @@ async fn edits_follow_the_status(backend: Backend) {
         .collect();
     assert_eq!(
         actions,
-        ["create", "edit", "edit", "reject", "edit", "approve"]
+        ["create", "edit", "edit", "submit", "reject", "edit", "submit", "approve"]
     );
 }
 
@@ -470,14 +487,23 @@ async fn deletions_follow_the_status(backend: Backend) {
         vec![kept_id.to_owned()]
     );
 
-    app.post(
-        &format!("/v1/entries/{kept_id}/decision"),
-        &mona,
-        json!({"decision": "approve", "seen_updated_at": kept["updated_at"]}),
-    )
-    .await;
+    let submitted = app.submit(&alice, "2026-11-23").await;
     let reply = app.delete(&format!("/v1/entries/{kept_id}"), &alice).await;
-    assert_eq!((reply.status, reply.error()), (409, "conflict"));
+    assert_eq!(
+        (reply.status, reply.error()),
+        (409, "conflict"),
+        "submitted"
+    );
+    let reply = app
+        .post(
+            &format!("/v1/entries/{kept_id}/decision"),
+            &mona,
+            json!({"decision": "approve", "seen_updated_at": submitted[0]["updated_at"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply = app.delete(&format!("/v1/entries/{kept_id}"), &alice).await;
+    assert_eq!((reply.status, reply.error()), (409, "conflict"), "approved");
     assert_eq!(
         ids(&app.get(WEEK, &alice).await.json),
         vec![kept_id.to_owned()]

@@ -3,6 +3,7 @@
 use crate::both_backends;
 use crate::support::{Backend, TestApp};
 use reqwest::Method;
+use serde_json::json;
 
 both_backends!(openapi_document_lists_every_path);
 
@@ -17,6 +18,12 @@ async fn openapi_document_lists_every_path(backend: Backend) {
         ("/v1/entries", "post", Some("create:timesheets")),
         ("/v1/entries/{id}", "patch", Some("create:timesheets")),
         ("/v1/entries/{id}", "delete", Some("delete:timesheets")),
+        ("/v1/weeks/{week}/submit", "post", Some("create:timesheets")),
+        (
+            "/v1/weeks/{week}/withdraw",
+            "post",
+            Some("create:timesheets"),
+        ),
         ("/v1/approvals", "get", Some("approve:timesheets")),
         (
             "/v1/entries/{id}/decision",
@@ -53,4 +60,19 @@ async fn openapi_document_lists_every_path(backend: Backend) {
         .unwrap();
     let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["from", "to"]);
+
+    // The workflow's fields: every status, and the rejection's reason.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Status"]["enum"],
+        json!(["draft", "submitted", "approved", "rejected"])
+    );
+    assert!(schemas["Entry"]["properties"]["reason"].is_object());
+    assert_eq!(
+        schemas["DecisionRequest"]["properties"]["reason"]["maxLength"],
+        500
+    );
+    let week = &doc["paths"]["/v1/weeks/{week}/submit"]["post"]["parameters"][0];
+    assert_eq!(week["name"], "week");
+    assert_eq!(week["in"], "path");
 }

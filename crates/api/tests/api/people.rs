@@ -24,7 +24,7 @@ async fn a_verified_id_token_names_the_person_for_managers(backend: Backend) {
     let app = TestApp::start(backend).await;
     let employee = nameless(&app, "auth0|65f0aa", EMPLOYEE);
     let manager = nameless(&app, "auth0|77bb01", MANAGER);
-    app.create(&employee, "2026-11-23", "Apollo", 2.0).await;
+    app.submitted(&employee, "2026-11-23", "Apollo", 2.0).await;
 
     // Before: the manager sees only the subject.
     let list = app.get("/v1/approvals", &manager).await;
@@ -47,7 +47,7 @@ async fn a_verified_id_token_names_the_person_for_managers(backend: Backend) {
     assert_eq!(me.json["name"], "Erin Employee");
 
     // After: every entry of hers shows her name, old and new.
-    app.create(&employee, "2026-11-24", "Apollo", 3.0).await;
+    app.submitted(&employee, "2026-11-24", "Apollo", 3.0).await;
     let list = app.get("/v1/approvals", &manager).await;
     let names: Vec<&Value> = list.json["entries"]
         .as_array()
@@ -166,7 +166,7 @@ async fn a_name_that_reads_differently_is_refused(backend: Backend) {
     let app = TestApp::start(backend).await;
     let employee = nameless(&app, "auth0|65f0aa", EMPLOYEE);
     let manager = nameless(&app, "auth0|77bb01", MANAGER);
-    app.create(&employee, "2026-11-23", "Apollo", 2.0).await;
+    app.submitted(&employee, "2026-11-23", "Apollo", 2.0).await;
     for (name, email, field) in [
         ("Erin \u{202e}reganaM", "erin@example.com", "name"),
         ("Erin Employee", "erin\u{2066}@example.com", "email"),
@@ -194,7 +194,7 @@ async fn a_name_that_reads_differently_is_refused(backend: Backend) {
     let mut claims = app.issuer.claims("auth0|99cc02", EMPLOYEE);
     claims["name"] = json!("Mallory \u{202e}nimdA");
     let spoofed = Issuer::sign(&Issuer::header(Key::K1), &claims, Key::K1);
-    app.create(&spoofed, "2026-11-24", "Apollo", 1.0).await;
+    app.submitted(&spoofed, "2026-11-24", "Apollo", 1.0).await;
     let list = app.get("/v1/approvals", &manager).await;
     let names: Vec<&str> = list.json["entries"]
         .as_array()

@@ -64,6 +64,7 @@ fn field_value(field: &'static str) -> BoxedStrategy<Value> {
         ]
         .boxed(),
         "notes" => prop_oneof![8 => ".{0,40}".prop_map(Value::from), 1 => Just(json!("n".repeat(1001)))].boxed(),
+        "reason" => prop_oneof![8 => ".{0,40}".prop_map(Value::from), 1 => Just(json!("r".repeat(501)))].boxed(),
         "decision" => prop_oneof![
             Just(json!("approve")),
             Just(json!("reject")),
@@ -77,7 +78,7 @@ fn field_value(field: &'static str) -> BoxedStrategy<Value> {
 
 fn entry_like_body() -> impl Strategy<Value = Value> {
     let fields = [
-        "date", "hours", "project", "notes", "decision", "owner", "status",
+        "date", "hours", "project", "notes", "decision", "owner", "status", "reason",
     ];
     prop::sample::subsequence(fields.to_vec(), 0..=fields.len())
         .prop_flat_map(|chosen| {
@@ -167,6 +168,11 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = RequestSpec> {
         2 => id.clone().prop_map(|id| ("DELETE", format!("/v1/entries/{id}"))),
         2 => Just(("GET", "/v1/approvals".to_owned())),
         3 => id.clone().prop_map(|id| ("POST", format!("/v1/entries/{id}/decision"))),
+        2 => (
+            prop_oneof![Just("2026-11-23".to_owned()), "[0-9a-z-]{0,12}"],
+            prop::sample::select(vec!["submit", "withdraw"]),
+        )
+            .prop_map(|(week, action)| ("POST", format!("/v1/weeks/{week}/{action}"))),
         2 => (any_method.clone(), id).prop_map(|(m, id)| (m, format!("/v1/entries/{id}"))),
         1 => (any_method, prop_oneof![
             Just("/healthz".to_owned()),
@@ -256,7 +262,6 @@ fn never_5xx(backend: Backend, cases: u32) {
         ];
         // Seed: entries of alice's, one of them approved, for ids that exist.
         let mut ids = Vec::new();
-        let mut seen = Vec::new();
         for (i, date) in ["2026-11-23", "2026-11-24", "2026-11-25"]
             .iter()
             .enumerate()
@@ -277,8 +282,31 @@ fn never_5xx(backend: Backend, cases: u32) {
                 .unwrap();
             let entry: Value = serde_json::from_slice(&bytes).unwrap();
             ids.push(entry["id"].as_str().unwrap().to_owned());
-            seen.push(entry["updated_at"].clone());
         }
+        // Submitted, so the first can be approved as it then stands.
+        let req = Request::post("/v1/weeks/2026-11-23/submit")
+            .header(
+                "authorization",
+                format!("Bearer {}", tokens[0].as_deref().unwrap()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let week: Value = serde_json::from_slice(&bytes).unwrap();
+        let seen: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                week["entries"]
+                    .as_array()
+                    .and_then(|entries| entries.iter().find(|e| e["id"] == id.as_str()))
+                    .map(|e| e["updated_at"].clone())
+                    .unwrap()
+            })
+            .collect();
         let req = Request::post(format!("/v1/entries/{}/decision", ids[0]))
             .header(
                 "authorization",

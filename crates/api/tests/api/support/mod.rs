@@ -240,6 +240,40 @@ impl Api {
         assert_eq!(reply.status, 201, "create refused: {}", reply.text);
         reply.json
     }
+
+    /// Submits the caller's week from `monday`; answers the week's entries.
+    pub async fn submit(&self, token: &str, monday: &str) -> Vec<Value> {
+        let reply = self
+            .post(
+                &format!("/v1/weeks/{monday}/submit"),
+                token,
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "submit refused: {}", reply.text);
+        reply.json["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An entry made and submitted at once (with every other draft of its
+    /// week), as it stands submitted.
+    pub async fn submitted(&self, token: &str, date: &str, project: &str, hours: f64) -> Value {
+        let made = self.create(token, date, project, hours).await;
+        let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+        let monday = day
+            - chrono::Days::new(u64::from(
+                chrono::Datelike::weekday(&day).num_days_from_monday(),
+            ));
+        let week = self.submit(token, &monday.to_string()).await;
+        let entry = week
+            .into_iter()
+            .find(|e| e["id"] == made["id"])
+            .unwrap_or_else(|| panic!("{made} is not in its week"));
+        assert_eq!(entry["status"], "submitted", "{entry}");
+        entry
+    }
 }
 
 /// Runs `count` copies of a request at once (spawned tasks, so truly in
@@ -294,7 +328,11 @@ impl TestApp {
         issuer: Issuer,
         adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let db = TestDb::create(backend).await;
+        Self::start_on(TestDb::create(backend).await, issuer, adjust).await
+    }
+
+    /// The API on `db` as it is (e.g. made by an older schema), trusting `issuer`.
+    pub async fn start_on(db: TestDb, issuer: Issuer, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = config(&issuer, &db);
         adjust(&mut config);
         let ctx = ApiContext::connect(config).await.unwrap();
@@ -334,6 +372,20 @@ impl TestApp {
                 .unwrap();
         pool.close().await;
         rows
+    }
+
+    /// The detail of the audit row of `action` on entry `id`.
+    pub async fn audit_detail(&self, id: &str, action: &str) -> Value {
+        let pool = self.db.pool().await;
+        let detail: String =
+            sqlx::query_scalar("SELECT detail FROM audit WHERE entry_id = $1 AND action = $2")
+                .bind(id)
+                .bind(action)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        serde_json::from_str(&detail).unwrap()
     }
 }
 
