@@ -106,6 +106,34 @@ pub struct EntryList {
     pub entries: Vec<Entry>,
 }
 
+/// One change of an entry, as the API's audit trail keeps it: written in the
+/// same transaction as the change, so the trail is never behind the entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryEvent {
+    /// When it happened.
+    #[serde(serialize_with = "rfc3339::time")]
+    pub at: DateTime<Utc>,
+    /// Who did it: the subject at the identity provider.
+    pub actor: String,
+    /// Their name, as the API knows it (their subject when it knows none).
+    pub actor_name: String,
+    /// `create`, `edit`, `delete`, `submit`, `withdraw`, `approve` or `reject`.
+    pub action: String,
+    /// What the entry was after it (an edit: before and after; a rejection:
+    /// its reason), as recorded then.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// An entry's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EntryHistory {
+    /// The changes, in the order they were made.
+    pub events: Vec<HistoryEvent>,
+}
+
 /// The body of "create an entry".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

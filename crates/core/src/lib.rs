@@ -22,7 +22,8 @@ pub mod validation;
 pub mod week;
 
 pub use entry::{
-    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, NewEntry, Status,
+    Decision, DecisionRequest, Entry, EntryHistory, EntryList, EntryPatch, ErrorBody, HistoryEvent,
+    NewEntry, Status,
 };
 pub use hours::Hours;
 pub use person::{IdTokenPresentation, Person};

@@ -1,7 +1,8 @@
 //! The HTTP face of the API: the shared context, the routes, and the middleware.
 //!
 //! Each concept has its module and its own `router()`, merged here: [`entries`]
-//! (one's own entries), [`weeks`] (submitting them), [`approvals`] (deciding others'), [`me`] (the caller's
+//! (one's own entries), [`weeks`] (submitting them), [`history`] (an entry's
+//! audit trail), [`approvals`] (deciding others'), [`me`] (the caller's
 //! verified name), [`openapi`] (the document). [`auth`] and [`extract`] turn requests into typed, checked input;
 //! [`error`] turns every failure into a response.
 
@@ -10,6 +11,7 @@ pub(crate) mod auth;
 pub(crate) mod entries;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub(crate) mod history;
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod verified;
@@ -175,6 +177,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/openapi.json", get(openapi::document))
         .merge(entries::router())
         .merge(weeks::router())
+        .merge(history::router())
         .merge(approvals::router())
         .merge(me::router())
         .fallback(not_found)

@@ -4,8 +4,8 @@
 use super::extract::Json;
 use std::sync::LazyLock;
 use timesheets_core::{
-    Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, IdTokenPresentation,
-    NewEntry, Person, Status,
+    Decision, DecisionRequest, Entry, EntryHistory, EntryList, EntryPatch, ErrorBody, HistoryEvent,
+    IdTokenPresentation, NewEntry, Person, Status,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -27,12 +27,13 @@ use utoipa::{Modify, OpenApi};
         super::entries::remove,
         super::weeks::submit,
         super::weeks::withdraw,
+        super::history::show,
         super::approvals::list,
         super::approvals::decide,
         super::me::show,
         super::me::present,
     ),
-    components(schemas(Entry, EntryList, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody, Person, IdTokenPresentation)),
+    components(schemas(Entry, EntryList, EntryHistory, HistoryEvent, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody, Person, IdTokenPresentation)),
     modifiers(&BearerAuth),
     tags(
         (name = "entries", description = "One's own entries"),

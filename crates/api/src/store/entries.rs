@@ -75,7 +75,7 @@ fn corrupt(what: &str, value: &str) -> Error {
     Error::Internal(format!("stored {what} does not parse: {value:?}"))
 }
 
-fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
+pub(super) fn parse_time(value: &str) -> Result<DateTime<Utc>, Error> {
     if let Some(at) = rfc3339::parse_stored_time(value) {
         return Ok(at);
     }

@@ -37,6 +37,7 @@ macro_rules! on {
 
 mod entries;
 mod group_commit;
+mod history;
 mod people;
 mod sqlite_reads;
 

@@ -7,6 +7,7 @@ mod approvals;
 mod auth;
 mod concurrency;
 mod entries;
+mod history;
 mod migrations;
 mod openapi;
 mod people;

@@ -68,6 +68,7 @@ async fn openapi_document_lists_every_path(backend: Backend) {
         json!(["draft", "submitted", "approved", "rejected"])
     );
     assert!(schemas["Entry"]["properties"]["reason"].is_object());
+    assert!(schemas["HistoryEvent"]["properties"]["actor_name"].is_object());
     assert_eq!(
         schemas["DecisionRequest"]["properties"]["reason"]["maxLength"],
         500
