@@ -83,7 +83,7 @@ fn the_readme_walkthrough_signs_in_and_calls_the_api() {
         "{stdout}"
     );
     assert!(stdout.contains("state=abc123"), "{stdout}");
-    assert!(stdout.contains(r#""status":"pending""#), "{stdout}");
+    assert!(stdout.contains(r#""status":"draft""#), "{stdout}");
     assert!(stdout.contains(r#"{"entries":[{"#), "{stdout}");
     assert!(stdout.contains(r#""owner":"dev|employee""#), "{stdout}");
 }
