@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "cancel_sign_in",
     "sign_out",
     "today",
+    "settings",
     "list_entries",
     "create_entry",
     "update_entry",

@@ -117,6 +117,9 @@ async fn the_employee_fills_in_the_week_and_it_survives_a_restart() -> Result<()
     app.wait_text(&format!("total-{tue}"), "6").await?;
     app.wait_text("row-total-Apollo", "13.5").await?;
     app.wait_text("total-week", "13.5").await?;
+    // Against the server's weekly target (40 hours unless it is told otherwise).
+    app.wait_text_contains("week-target", "13.5 of 40 h")
+        .await?;
 
     // Edit one.
     app.enter_in_cell(&format!("cell-Apollo-{mon}"), "8", Key::Enter)

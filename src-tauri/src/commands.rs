@@ -3,7 +3,7 @@
 
 use tauri::State;
 use timesheets_client::{
-    Client, Decision, DecisionOutcome, Entry, EntryPatch, Error, NewEntry, SessionView,
+    Client, Decision, DecisionOutcome, Entry, EntryPatch, Error, NewEntry, SessionView, Settings,
 };
 use timesheets_core::validation;
 
@@ -36,6 +36,11 @@ pub async fn sign_out(client: State<'_, Client>) -> Result<SessionView, Error> {
 #[tauri::command]
 pub fn today(client: State<'_, Client>) -> String {
     client.today().to_string()
+}
+
+#[tauri::command]
+pub async fn settings(client: State<'_, Client>) -> Result<Settings, Error> {
+    client.api().settings().await
 }
 
 #[tauri::command]

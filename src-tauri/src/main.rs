@@ -80,6 +80,7 @@ fn main() {
             commands::cancel_sign_in,
             commands::sign_out,
             commands::today,
+            commands::settings,
             commands::list_entries,
             commands::create_entry,
             commands::update_entry,

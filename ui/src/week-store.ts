@@ -52,6 +52,8 @@ export interface WeekSnapshot {
   submission: WeekSubmission;
   /** A submission or withdrawal on its way. */
   moving: "submit" | "withdraw" | null;
+  /** The hours a full week is expected to hold, once the API said; in quarter hours. */
+  targetQuarters: number | null;
 }
 
 /**
@@ -163,6 +165,8 @@ export class WeekStore {
   private cached: WeekSnapshot | null = null;
   /** A submission or withdrawal on its way. */
   private moving: "submit" | "withdraw" | null = null;
+  /** See {@link WeekSnapshot.targetQuarters}. */
+  private targetQuarters: number | null = null;
   /** Saves on their way, by cell. */
   private readonly inFlight = new Map<CellKey, Promise<CommitResult>>();
   /** The last grid built: the next build reuses its unchanged cells and rows. */
@@ -218,6 +222,7 @@ export class WeekStore {
           moving: this.moving !== null,
         }),
         moving: this.moving,
+        targetQuarters: this.targetQuarters,
       };
     }
     return this.cached;
@@ -252,11 +257,13 @@ export class WeekStore {
     this.loadedMonday = null;
     this.edits = new Map();
     this.orders.clear();
+    this.targetQuarters = null;
     this.changed();
   }
 
-  /** Asks for today and shows its week. */
+  /** Asks for today and shows its week (and, the first time, the week's target). */
   async thisWeek(): Promise<void> {
+    if (this.targetQuarters === null) void this.loadTarget();
     const seq = ++this.loadSeq;
     this.load = "loading";
     this.loadError = null;
@@ -275,6 +282,20 @@ export class WeekStore {
       return;
     }
     await this.goTo(this.today);
+  }
+
+  /**
+   * Asks the API for the week's expected hours. Without an answer the grid
+   * shows no target rather than a guess; the next "This week" asks again.
+   */
+  private async loadTarget(): Promise<void> {
+    try {
+      const settings = await this.backend.settings();
+      this.targetQuarters = Math.round(settings.weekly_target_hours * 4);
+      this.changed();
+    } catch {
+      // Shown without a target; nothing else depends on it.
+    }
   }
 
   /**

@@ -93,6 +93,23 @@ describe("Submitting the week", () => {
     expect(submit.title).toContain("not saved");
   });
 
+  it("shows the week's total against the server's weekly target", async () => {
+    const { root, fake } = await weekWith([
+      own({ date: "2026-11-23", project: "Apollo", hours: 7.5 }),
+      own({ date: "2026-11-24", project: "Apollo", hours: 8 }),
+    ]);
+    await waitForTestId(root, "week-target");
+    expect(get(root, "week-target").textContent).toBe("15.5 of 40 h · 24.5 h to go");
+    const bar = root.querySelector<HTMLProgressElement>('[data-testid="week-target"] progress')!;
+    expect([bar.max, bar.value]).toEqual([160, 62]);
+    expect(bar.getAttribute("aria-label")).toBe("15.5 of 40 expected hours this week");
+    expect(fake.calls.filter((c) => c.command === "settings")).toHaveLength(1);
+    const cell = get<HTMLInputElement>(root, "cell-Apollo-2026-11-25");
+    await typeInto(cell, "24");
+    await press(cell, "Enter");
+    await waitFor(() => get(root, "week-target").textContent === "39.5 of 40 h · 0.5 h to go", "the target follows");
+  });
+
   it("is not offered without create:timesheets", async () => {
     const { root } = await weekWith([own({ date: "2026-11-23", project: "Apollo", hours: 1 })], "auditor");
     const submit = get<HTMLButtonElement>(root, "submit-week");

@@ -15,7 +15,7 @@ pub const DEFAULT_CLIENT_ID: &str = "timesheets-desktop";
 ///
 /// Its `Debug` hides the database password, so the whole configuration can be
 /// logged at start-up.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// The exact `iss` every token must carry, e.g. `http://127.0.0.1:8081/`.
     ///
@@ -61,6 +61,9 @@ pub struct Config {
     /// that shares its disk with things that must not run out of space.
     /// PostgreSQL databases are sized by their server.
     pub max_database_bytes: Option<u64>,
+    /// The hours a full week is expected to hold (0 to 168, in quarter hours),
+    /// told to the app by `GET /v1/settings`. Default 40.
+    pub weekly_target_hours: f64,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             max_body_bytes: 64 * 1024,
             jwks_refresh_interval: Duration::from_secs(30),
             max_database_bytes: None,
+            weekly_target_hours: timesheets_core::settings::DEFAULT_WEEKLY_TARGET_HOURS,
         }
     }
 }
@@ -99,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("max_database_bytes", &self.max_database_bytes)
+            .field("weekly_target_hours", &self.weekly_target_hours)
             .finish()
     }
 }

@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use timesheets_core::{
     Decision, DecisionRequest, Entry, EntryList, EntryPatch, ErrorBody, IdTokenPresentation,
-    NewEntry, Person,
+    NewEntry, Person, Settings,
 };
 use url::Url;
 
@@ -267,6 +267,12 @@ impl ApiClient {
         let url = self.url(&["v1", "entries", id])?;
         let _: Empty = self.call(Method::DELETE, url, None, None).await?;
         Ok(())
+    }
+
+    /// The API's settings the app shows (the week's expected hours).
+    pub async fn settings(&self) -> Result<Settings, Error> {
+        let url = self.url(&["v1", "settings"])?;
+        self.call(Method::GET, url, None, None).await
     }
 
     /// Submits the person's week from `monday`: its drafts and rejected entries go

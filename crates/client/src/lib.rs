@@ -44,4 +44,6 @@ pub use keyring::{CredentialStore, KeyringStore, MemoryStore, StoreError};
 pub use secret::Secret;
 pub use session::{Session, SessionState, SessionView, UserView};
 pub use sign_in::PendingSignIn;
-pub use timesheets_core::{Decision, Entry, EntryPatch, NewEntry, Scope, Scopes, Status, Week};
+pub use timesheets_core::{
+    Decision, Entry, EntryPatch, NewEntry, Scope, Scopes, Settings, Status, Week,
+};

@@ -18,6 +18,7 @@ pub mod hours;
 pub mod person;
 pub mod rfc3339;
 pub mod scope;
+pub mod settings;
 pub mod validation;
 pub mod week;
 
@@ -28,5 +29,6 @@ pub use entry::{
 pub use hours::Hours;
 pub use person::{IdTokenPresentation, Person};
 pub use scope::{Scope, Scopes};
+pub use settings::Settings;
 pub use validation::{FieldError, Limits};
 pub use week::Week;

@@ -81,6 +81,13 @@ struct Args {
           default_value = timesheets_api::DEFAULT_CLIENT_ID)]
     client_ids: Vec<String>,
 
+    /// The hours a full week is expected to hold (0 to 168, in quarter hours):
+    /// the app shows each week's total against it.
+    #[arg(long, env = "TIMESHEETS_WEEKLY_TARGET_HOURS",
+          default_value_t = timesheets_core::settings::DEFAULT_WEEKLY_TARGET_HOURS,
+          value_parser = weekly_target)]
+    weekly_target_hours: f64,
+
     /// A TOML file of development users (`[[users]]` with sub, email, name, password, scopes).
     /// Its users are never printed nor listed on the sign-in page: their passwords
     /// may be real.
@@ -192,6 +199,14 @@ async fn main() -> std::process::ExitCode {
 
 /// The error and its causes on one line, skipping a cause whose text the previous
 /// message already quotes (thiserror variants often repeat their source).
+/// Parses `--weekly-target-hours`, saying what a target may be.
+fn weekly_target(raw: &str) -> Result<f64, String> {
+    let hours: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of hours"))?;
+    timesheets_core::settings::weekly_target(hours).map_err(|e| e.message)
+}
+
 fn report(error: &anyhow::Error) -> String {
     let mut line = String::new();
     let mut previous = String::new();
@@ -277,6 +292,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     api_config.accept_jwt_typ = args.accept_jwt_typ;
     api_config.scope_claims = args.scope_claims.clone();
     api_config.client_ids = args.client_ids.clone();
+    api_config.weekly_target_hours = args.weekly_target_hours;
     let api = timesheets_api::ApiContext::connect(api_config)
         .await
         .with_context(|| {
@@ -520,6 +536,22 @@ mod tests {
         assert_eq!(args.idp_authorize_per_minute, limits.authorize_per_minute);
         assert_eq!(args.idp_sign_in_per_minute, limits.sign_in_per_minute);
         assert_eq!(args.idp_token_per_minute, limits.token_per_minute);
+    }
+
+    #[test]
+    fn the_weekly_target_is_a_week_of_quarter_hours() {
+        let args = Args::try_parse_from(["timesheets-server"]).map_err(|e| e.to_string());
+        assert_eq!(args.map(|a| a.weekly_target_hours), Ok(40.0));
+        let args = Args::try_parse_from(["timesheets-server", "--weekly-target-hours", "37.5"]);
+        assert_eq!(args.map(|a| a.weekly_target_hours).ok(), Some(37.5));
+        for bad in ["169", "37.1", "forty"] {
+            let args = Args::try_parse_from(["timesheets-server", "--weekly-target-hours", bad]);
+            let message = args.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                message.contains("--weekly-target-hours"),
+                "{bad}: {message}"
+            );
+        }
     }
 
     #[test]

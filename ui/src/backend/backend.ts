@@ -84,6 +84,12 @@ export interface EntryPatch {
   hours?: number;
 }
 
+/** The API's settings the app shows. */
+export interface Settings {
+  /** The hours a full week is expected to hold, set on the server for everyone. */
+  weekly_target_hours: number;
+}
+
 export type Decision = "approve" | "reject";
 
 export interface DecisionOutcome {
@@ -104,6 +110,8 @@ export interface Backend {
   signOut(): Promise<SessionView>;
   /** Today in the user's own time zone, YYYY-MM-DD. */
   today(): Promise<string>;
+  /** The API's settings (the week's expected hours). */
+  settings(): Promise<Settings>;
   /** The user's own entries from `from` to `to`, both included. */
   listEntries(from: string, to: string): Promise<Entry[]>;
   /** `idempotencyKey` is reused when the same edit is retried. */

@@ -18,6 +18,7 @@ import type {
   NewEntry,
   Scope,
   SessionView,
+  Settings,
   Unsubscribe,
 } from "./backend";
 import { AppError, type AppErrorData } from "./errors";
@@ -60,6 +61,7 @@ export type Command =
   | "cancel_sign_in"
   | "sign_out"
   | "today"
+  | "settings"
   | "list_entries"
   | "create_entry"
   | "update_entry"
@@ -85,6 +87,8 @@ export interface FakeOptions {
   provider?: string;
   /** Whether a keyring answered. Default: true. */
   remembered?: boolean;
+  /** The week's expected hours. Default: 40. */
+  weeklyTarget?: number;
 }
 
 /** This machine's local date, YYYY-MM-DD. */
@@ -185,6 +189,7 @@ export class FakeBackend implements Backend {
   private readonly failures: { command: Command; error: AppErrorData; times: number }[] = [];
   private readonly created = new Map<string, Entry>();
   private readonly todayValue: string;
+  private readonly weeklyTarget: number;
   private readonly latencyMs: number;
   private readonly signInAfterMs: number | null;
   private signInTimer: ReturnType<typeof setTimeout> | null = null;
@@ -194,6 +199,7 @@ export class FakeBackend implements Backend {
     this.user = options.user ?? { ...PERSONAS.employee, scopes: [...PERSONAS.employee.scopes] };
     this.entries = options.entries ? [...options.entries] : [];
     this.todayValue = options.today ?? localToday();
+    this.weeklyTarget = options.weeklyTarget ?? 40;
     this.latencyMs = options.latencyMs ?? 0;
     this.signInAfterMs = options.signInAfterMs ?? null;
     this.view = {
@@ -282,6 +288,12 @@ export class FakeBackend implements Backend {
   async today(): Promise<string> {
     await this.enter("today", {});
     return this.todayValue;
+  }
+
+  async settings(): Promise<Settings> {
+    await this.enter("settings", {});
+    this.require("read:timesheets");
+    return { weekly_target_hours: this.weeklyTarget };
   }
 
   async listEntries(from: string, to: string): Promise<Entry[]> {

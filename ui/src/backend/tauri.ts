@@ -15,6 +15,7 @@ import type {
   EntryPatch,
   NewEntry,
   SessionView,
+  Settings,
   Unsubscribe,
 } from "./backend";
 import { AppError } from "./errors";
@@ -49,6 +50,10 @@ export class TauriBackend implements Backend {
 
   today(): Promise<string> {
     return call("today");
+  }
+
+  settings(): Promise<Settings> {
+    return call("settings");
   }
 
   listEntries(from: string, to: string): Promise<Entry[]> {

@@ -200,7 +200,13 @@ export function WeekScreen({ store }: { store: WeekStore }) {
       )}
 
       {grid && snap.loaded && (
-        <SubmissionBar store={store} submission={snap.submission} moving={snap.moving} />
+        <SubmissionBar
+          store={store}
+          submission={snap.submission}
+          moving={snap.moving}
+          totalQuarters={grid.weekTotal}
+          targetQuarters={snap.targetQuarters}
+        />
       )}
 
       {snap.loaded && snap.submission.rejected.length > 0 && (
@@ -613,10 +619,14 @@ function SubmissionBar({
   store,
   submission,
   moving,
+  totalQuarters,
+  targetQuarters,
 }: {
   store: WeekStore;
   submission: WeekSnapshot["submission"];
   moving: WeekSnapshot["moving"];
+  totalQuarters: number;
+  targetQuarters: number | null;
 }) {
   const { toSubmit, waiting, approved, rejected, submitBlocked, withdrawBlocked } = submission;
   const parts: string[] = [];
@@ -638,6 +648,9 @@ function SubmissionBar({
         <strong>{state}</strong>
         {parts.length > 0 && <span class="muted"> · {parts.join(", ")}</span>}
       </span>
+      {targetQuarters !== null && targetQuarters > 0 && (
+        <WeekTarget totalQuarters={totalQuarters} targetQuarters={targetQuarters} />
+      )}
       <span class="spacer" />
       <button
         type="button"
@@ -663,5 +676,28 @@ function SubmissionBar({
         {submitBlocked ?? ""}
       </span>
     </div>
+  );
+}
+
+/** The week's total against its expected hours: a bar, and what is missing in words. */
+function WeekTarget({ totalQuarters, targetQuarters }: { totalQuarters: number; targetQuarters: number }) {
+  const missing = targetQuarters - totalQuarters;
+  const words =
+    missing > 0
+      ? `${formatQuarters(missing)} h to go`
+      : missing === 0
+        ? "target reached"
+        : `${formatQuarters(-missing)} h over`;
+  return (
+    <span class="week-target" data-testid="week-target">
+      <progress
+        max={targetQuarters}
+        value={Math.min(totalQuarters, targetQuarters)}
+        aria-label={`${formatQuarters(totalQuarters)} of ${formatQuarters(targetQuarters)} expected hours this week`}
+      />
+      <span>
+        {formatQuarters(totalQuarters)} of {formatQuarters(targetQuarters)} h · {words}
+      </span>
+    </span>
   );
 }

@@ -14,6 +14,7 @@ pub(crate) mod extract;
 pub(crate) mod history;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod settings;
 pub(crate) mod verified;
 pub(crate) mod weeks;
 
@@ -61,6 +62,8 @@ impl ApiContext {
         if config.audience.is_empty() {
             return Err(Error::Config("the audience must not be empty".into()));
         }
+        timesheets_core::settings::weekly_target(config.weekly_target_hours)
+            .map_err(|e| Error::Config(e.to_string()))?;
         if config.max_body_bytes == 0 {
             return Err(Error::Config("max_body_bytes must be above 0".into()));
         }
@@ -178,6 +181,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(entries::router())
         .merge(weeks::router())
         .merge(history::router())
+        .merge(settings::router())
         .merge(approvals::router())
         .merge(me::router())
         .fallback(not_found)

@@ -5,7 +5,7 @@ use super::extract::Json;
 use std::sync::LazyLock;
 use timesheets_core::{
     Decision, DecisionRequest, Entry, EntryHistory, EntryList, EntryPatch, ErrorBody, HistoryEvent,
-    IdTokenPresentation, NewEntry, Person, Status,
+    IdTokenPresentation, NewEntry, Person, Settings, Status,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,17 +28,19 @@ use utoipa::{Modify, OpenApi};
         super::weeks::submit,
         super::weeks::withdraw,
         super::history::show,
+        super::settings::show,
         super::approvals::list,
         super::approvals::decide,
         super::me::show,
         super::me::present,
     ),
-    components(schemas(Entry, EntryList, EntryHistory, HistoryEvent, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody, Person, IdTokenPresentation)),
+    components(schemas(Entry, EntryList, EntryHistory, HistoryEvent, Settings, NewEntry, EntryPatch, DecisionRequest, Decision, Status, ErrorBody, Person, IdTokenPresentation)),
     modifiers(&BearerAuth),
     tags(
         (name = "entries", description = "One's own entries"),
         (name = "approvals", description = "Deciding others' entries"),
         (name = "people", description = "The caller's verified name"),
+        (name = "settings", description = "The API's settings the app shows"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -14,4 +14,5 @@ mod people;
 mod properties;
 mod providers;
 mod reliability;
+mod settings;
 mod weeks;
