@@ -422,6 +422,18 @@ async fn a_week_goes_round_submitted_rejected_fixed_and_approved() -> Result<()>
     ensure!(!app.is_enabled("submit-week").await?);
     ensure!(!app.is_enabled("withdraw-week").await?);
     app.screenshot("workflow-4-approved").await?;
+
+    // Next week starts from this one: its rows and hours, as drafts.
+    let (next_mon, next_tue) = (mon + chrono::Days::new(7), tue + chrono::Days::new(7));
+    app.click("next-week").await?;
+    app.wait_text_contains("week-state", "Nothing entered yet")
+        .await?;
+    app.click("copy-hours").await?;
+    app.wait_attr(&format!("status-Apollo-{next_tue}"), "data-status", "draft")
+        .await?;
+    app.wait_attr(&format!("status-Apollo-{next_mon}"), "data-status", "draft")
+        .await?;
+    app.wait_text("total-week", "9.5").await?;
     app.close().await?;
 
     // And the API agrees.
@@ -431,6 +443,13 @@ async fn a_week_goes_round_submitted_rejected_fixed_and_approved() -> Result<()>
         "{now:?}"
     );
     ensure!(now.iter().any(|e| e.hours.to_string() == "2"), "{now:?}");
+    let next = employee
+        .entries(mon + chrono::Days::new(7), days[6] + chrono::Days::new(7))
+        .await?;
+    ensure!(
+        next.len() == 2 && next.iter().all(|e| e.status == Status::Draft),
+        "{next:?}"
+    );
     Ok(())
 }
 

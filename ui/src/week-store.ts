@@ -23,8 +23,8 @@ import {
   type Edit,
   type Grid,
 } from "./grid";
-import { hoursPhrase } from "./hours";
-import { longDayLabel, mondayOf, nextWeek, previousWeek, weekDays } from "./week";
+import { formatQuarters, hoursPhrase, toQuarters } from "./hours";
+import { addDays, longDayLabel, mondayOf, nextWeek, previousWeek, weekdayIndex, weekDays } from "./week";
 
 export type LoadState = "idle" | "loading" | "ready" | "error";
 
@@ -573,6 +573,59 @@ export class WeekStore {
     await Promise.all([...this.inFlight.values()]);
     await Promise.all(ofWeek().map(([key]) => this.commit(key)));
     return ofWeek().length === 0;
+  }
+
+  /**
+   * Adds last week's project rows to the week shown; `withHours` also puts last
+   * week's hours, as drafts, into the cells of those rows that are still empty,
+   * and saves them as any typed cell is saved.
+   */
+  async copyLastWeek(withHours: boolean): Promise<boolean> {
+    const monday = this.monday;
+    if (!monday || !this.snapshot.loaded || this.switchingTo !== null) return false;
+    if (!this.scopes.includes("create:timesheets")) return false;
+    const last = previousWeek(monday);
+    let entries: Entry[];
+    try {
+      entries = await this.backend.listEntries(last, addDays(last, 6));
+    } catch (error) {
+      this.announce(`Last week could not be copied: ${describeError(this.fail(error))}`, "error");
+      return false;
+    }
+    if (this.monday !== monday || this.switchingTo !== null) return false;
+    if (entries.length === 0) {
+      this.announce("Last week has no hours to copy.", "info");
+      return false;
+    }
+    const rows = this.snapshot.grid?.rows.map((r) => r.project) ?? [];
+    this.orders.set(monday, mergeRowOrder(rows, entries.map((e) => e.project)));
+    const keys: CellKey[] = [];
+    if (withHours) {
+      const quarters = new Map<CellKey, number>();
+      for (const e of entries) {
+        const key = cellKey(e.project, addDays(monday, weekdayIndex(e.date)));
+        quarters.set(key, (quarters.get(key) ?? 0) + toQuarters(e.hours));
+      }
+      this.changed();
+      const next = new Map(this.edits);
+      for (const [key, q] of quarters) {
+        const cell = this.findCell(key);
+        if (!cell || cell.entries.length > 0 || cell.edit || cell.lock) continue;
+        next.set(key, typeInto(cell, formatQuarters(q)));
+        keys.push(key);
+      }
+      this.edits = next;
+    }
+    this.changed();
+    const added = new Set(entries.map((e) => e.project)).size;
+    this.announce(
+      withHours
+        ? `Copied last week: ${added === 1 ? "1 row" : `${added} rows`}, ${keys.length === 1 ? "1 cell" : `${keys.length} cells`} of hours as drafts.`
+        : `Copied last week's rows: ${added === 1 ? "1 project" : `${added} projects`}.`,
+      "info",
+    );
+    await Promise.all(keys.map((key) => this.commit(key)));
+    return true;
   }
 
   /** Adds an empty row for `name` to the week shown. */

@@ -110,6 +110,34 @@ describe("Submitting the week", () => {
     await waitFor(() => get(root, "week-target").textContent === "39.5 of 40 h · 0.5 h to go", "the target follows");
   });
 
+  it("copies last week's rows, and with its hours as drafts into the cells still empty", async () => {
+    const { root, fake } = await weekWith([
+      own({ date: "2026-11-16", project: "Apollo", hours: 7.5, status: "approved" }),
+      own({ date: "2026-11-17", project: "Apollo", hours: 2 }),
+      own({ date: "2026-11-17", project: "Apollo", hours: 1 }),
+      own({ date: "2026-11-18", project: "Zeus", hours: 4 }),
+      // Already filled this week: kept as it is.
+      own({ date: "2026-11-23", project: "Apollo", hours: 5 }),
+    ]);
+    await click(get(root, "copy-rows"));
+    await waitForTestId(root, "cell-Zeus-2026-11-25");
+    expect(get<HTMLInputElement>(root, "cell-Zeus-2026-11-25").value).toBe("");
+    expect(fake.calls.some((c) => c.command === "create_entry")).toBe(false);
+
+    await click(get(root, "copy-hours"));
+    await waitFor(() => query(root, "status-Zeus-2026-11-25")?.textContent === "Draft", "Zeus copied");
+    await waitFor(() => query(root, "status-Apollo-2026-11-24")?.textContent === "Draft", "Apollo copied");
+    expect(get<HTMLInputElement>(root, "cell-Apollo-2026-11-23").value).toBe("5");
+    expect(get<HTMLInputElement>(root, "cell-Apollo-2026-11-24").value).toBe("3");
+    expect(get<HTMLInputElement>(root, "cell-Zeus-2026-11-25").value).toBe("4");
+    const created = fake.calls.filter((c) => c.command === "create_entry").map((c) => c.args.entry);
+    expect(created).toEqual([
+      { date: "2026-11-24", project: "Apollo", notes: "", hours: 3 },
+      { date: "2026-11-25", project: "Zeus", notes: "", hours: 4 },
+    ]);
+    expect(get(root, "week-target").textContent).toContain("12 of 40 h");
+  });
+
   it("is not offered without create:timesheets", async () => {
     const { root } = await weekWith([own({ date: "2026-11-23", project: "Apollo", hours: 1 })], "auditor");
     const submit = get<HTMLButtonElement>(root, "submit-week");

@@ -360,6 +360,27 @@ export function WeekScreen({ store }: { store: WeekStore }) {
         >
           Add a row
         </button>
+        <span class="copy-week" role="group" aria-label="Copy last week">
+          <button
+            type="button"
+            data-testid="copy-rows"
+            disabled={!createGate.allowed || !snap.loaded || switching}
+            aria-describedby={createGate.allowed ? undefined : NEED_CREATE_ID}
+            onClick={() => void store.copyLastWeek(false)}
+          >
+            Copy last week's rows
+          </button>
+          <button
+            type="button"
+            data-testid="copy-hours"
+            disabled={!createGate.allowed || !snap.loaded || switching}
+            aria-describedby={createGate.allowed ? undefined : NEED_CREATE_ID}
+            title="Last week's rows and hours, as drafts in the cells still empty"
+            onClick={() => void store.copyLastWeek(true)}
+          >
+            …with its hours
+          </button>
+        </span>
         {!createGate.allowed && <span class="hint">{missingText("create:timesheets")}</span>}
         {newProjectError && (
           <p id="new-project-error" class="field-error" role="alert">
