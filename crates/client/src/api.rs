@@ -58,7 +58,7 @@ pub struct ApiClient {
     unverifiable: Arc<AtomicBool>,
     /// Whether a probe is already waiting for the API to verify tokens again.
     probing_verification: Arc<AtomicBool>,
-    /// Each pending entry's `updated_at` as the approval list last showed it, sent
+    /// Each submitted entry's `updated_at` as the approval list last showed it, sent
     /// with a decision so the API refuses one on hours the manager never saw.
     seen: Arc<std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>>,
 }

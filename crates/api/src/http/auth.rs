@@ -364,7 +364,7 @@ pub struct Read;
 pub struct Create;
 /// `delete:timesheets`: delete one's entries.
 pub struct Delete;
-/// `approve:timesheets`: see and decide others' pending entries.
+/// `approve:timesheets`: see and decide others' submitted entries.
 pub struct Approve;
 
 impl RequiredScope for Read {

@@ -258,7 +258,7 @@ impl Store {
         self.entries_json(OWN_ENTRIES, params).await
     }
 
-    /// Everyone else's pending entries, optionally within dates, by owner then
+    /// Everyone else's submitted entries, optionally within dates, by owner then
     /// date, as the API's list.
     pub(crate) async fn awaiting_decision(
         &self,
@@ -401,7 +401,7 @@ impl Store {
         Ok(())
     }
 
-    /// Creates an entry for `owner`, pending, within the day limit.
+    /// Creates a draft entry for `owner`, within the day limit.
     ///
     /// With an idempotency key, the first request's answer is stored with the key
     /// in the same transaction; a retry gets that answer back, and the same key
