@@ -6,6 +6,7 @@
  * The screen subscribes and renders `snapshot`; tests drive it directly.
  */
 import type { Backend, Entry, Scope } from "./backend/backend";
+import { countEntries } from "./approvals";
 import { AppError, describeError } from "./backend/errors";
 import {
   applySaved,
@@ -133,8 +134,6 @@ function randomKey(): string {
   // Only for very old engines; the desktop webviews all have randomUUID.
   return `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
-
-const countEntries = (n: number) => (n === 1 ? "1 entry" : `${n} entries`);
 
 const cellName = (edit: Pick<Edit, "project" | "date">) => `${edit.project}, ${longDayLabel(edit.date)}`;
 

@@ -573,7 +573,7 @@ impl Store {
     ) -> Result<Entry, Error> {
         let mut w = self.begin_write(Some(owner)).await?;
         let before = Self::find_own(&mut w, owner, id).await?;
-        not_editable(
+        ensure_editable(
             before.status,
             "a submitted entry cannot be changed: withdraw the week first",
             "an approved entry cannot be changed",
@@ -615,9 +615,7 @@ impl Store {
             .map(|done| done.rows_affected() > 0)
         })?;
         if !touched {
-            return Err(Error::Conflict(
-                "the entry was submitted or decided meanwhile: reload it",
-            ));
+            return Err(Error::Conflict(CHANGED_MEANWHILE));
         }
         let detail = serde_json::json!({
             "before": audit_detail(&before),
@@ -632,7 +630,7 @@ impl Store {
     pub(crate) async fn delete(&self, owner: &str, id: &str) -> Result<(), Error> {
         let mut w = self.begin_write(Some(owner)).await?;
         let entry = Self::find_own(&mut w, owner, id).await?;
-        not_editable(
+        ensure_editable(
             entry.status,
             "a submitted entry cannot be deleted: withdraw the week first",
             "an approved entry cannot be deleted",
@@ -649,9 +647,7 @@ impl Store {
             .map(|done| done.rows_affected() > 0)
         })?;
         if !touched {
-            return Err(Error::Conflict(
-                "the entry was submitted or decided meanwhile: reload it",
-            ));
+            return Err(Error::Conflict(CHANGED_MEANWHILE));
         }
         Self::audit(&mut w, owner, "delete", id, audit_detail(&entry), now()).await?;
         w.commit().await?;
@@ -733,15 +729,7 @@ impl Store {
             let mut entry = Entry::try_from(row)?;
             entry.status = status;
             entry.updated_at = at;
-            Self::audit(
-                &mut w,
-                owner,
-                action,
-                &entry.id.clone(),
-                audit_detail(&entry),
-                at,
-            )
-            .await?;
+            Self::audit(&mut w, owner, action, &entry.id, audit_detail(&entry), at).await?;
         }
         w.commit().await?;
         Ok(())
@@ -829,9 +817,13 @@ enum Move {
     Withdraw,
 }
 
-/// Refuses to let the owner change or delete an entry in `status`: `submitted`
-/// and `approved` say why for each.
-fn not_editable(
+/// What an owner's edit or delete says when a submission or a decision landed
+/// between its read and its write.
+const CHANGED_MEANWHILE: &str = "the entry was submitted or decided meanwhile: reload it";
+
+/// Lets the owner change or delete an entry only while it is a draft or
+/// rejected; `submitted` and `approved` say why not, for each.
+fn ensure_editable(
     status: Status,
     submitted: &'static str,
     approved: &'static str,
